@@ -20,7 +20,7 @@ internal sealed class CallChannel : IAsyncDisposable
     private readonly Stream _stream;
     private readonly EnclaveCallOptions _options;
     private readonly CallContract? _localContract;
-    private readonly object? _localTarget;
+    private object? _localTarget;
     private readonly string _peer;
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly ConcurrentDictionary<ulong, PendingCall> _pending = new();
@@ -35,21 +35,38 @@ internal sealed class CallChannel : IAsyncDisposable
     public CallChannel(Stream stream, EnclaveCallOptions options, CallContract? localContract, object? localTarget, string peer)
     {
         options.Validate();
-        if ((localContract is null) != (localTarget is null))
+        if (localContract is null && localTarget is not null)
         {
-            throw new ArgumentException("A local contract needs an implementation and vice versa.");
-        }
-
-        if (localTarget is not null && !localContract!.Type.IsInstanceOfType(localTarget))
-        {
-            throw new ArgumentException($"The implementation does not implement {localContract.Type.FullName}.", nameof(localTarget));
+            throw new ArgumentException("An implementation needs a contract.", nameof(localTarget));
         }
 
         _stream = stream;
         _options = options;
         _localContract = localContract;
-        _localTarget = localTarget;
         _peer = peer;
+        if (localTarget is not null)
+        {
+            BindLocalTarget(localTarget);
+        }
+    }
+
+    /// <summary>
+    /// Binds the implementation of the local contract. Separate from construction so that an
+    /// implementation can be built around this channel's own proxy of the other side.
+    /// </summary>
+    public void BindLocalTarget(object target)
+    {
+        if (_localContract is null || !_localContract.Type.IsInstanceOfType(target))
+        {
+            throw new ArgumentException($"The implementation does not implement {_localContract?.Type.FullName ?? "a contract"}.", nameof(target));
+        }
+
+        if (_readLoop is not null)
+        {
+            throw new InvalidOperationException("The channel is already running.");
+        }
+
+        _localTarget = target;
     }
 
     /// <summary>Completes when the channel has closed; see <see cref="CloseReason"/>.</summary>
@@ -62,7 +79,15 @@ internal sealed class CallChannel : IAsyncDisposable
     /// <summary>Calls in flight from this side (for tests and diagnostics).</summary>
     public int PendingCallCount => _pending.Count;
 
-    public void Start() => _readLoop ??= Task.Run(ReadLoopAsync);
+    public void Start()
+    {
+        if (_localContract is not null && _localTarget is null)
+        {
+            throw new InvalidOperationException("Bind the local contract's implementation before starting the channel.");
+        }
+
+        _readLoop ??= Task.Run(ReadLoopAsync);
+    }
 
     /// <summary>Sends a call and waits for its result.</summary>
     public async Task<object?> InvokeAsync(CallMethod method, object?[]? args, CancellationToken cancellationToken)

@@ -1,0 +1,143 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Security.Cryptography;
+using Confide.Attestation.Quotes;
+using Confide.Enclave;
+using Confide.Enclave.Calls;
+using Confide.Enclave.Hosting;
+using Confide.Enclave.Signing;
+using Confide.Tee;
+using HelloEnclave.Contract;
+
+namespace Confide.Cli.Commands;
+
+/// <summary>
+/// The end-to-end demo on the simulation TEE: package, sign, launch, ecalls and an ocall, evidence
+/// bound to a nonce, sealing, and a tampered package being refused.
+/// </summary>
+internal static class DemoCommand
+{
+    public static Command Create()
+    {
+        var keep = new Option<bool>("--keep") { Description = "Keep the demo's working folder instead of deleting it." };
+        var command = new Command("demo", "Run the end-to-end demo on the simulation TEE (a few seconds).") { keep };
+        command.SetAction((result, cancellationToken) => CliErrors.RunAsync(() => RunAsync(result.GetValue(keep), cancellationToken)));
+        return command;
+    }
+
+    private static async Task<int> RunAsync(bool keep, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        string source = Path.Combine(AppContext.BaseDirectory, "demo-enclave");
+        if (!File.Exists(Path.Combine(source, "enclave.json")))
+        {
+            throw new IOException($"The demo enclave is missing from '{source}'; build src/Confide.Cli again.");
+        }
+
+        DirectoryInfo work = Directory.CreateTempSubdirectory("confide-demo-");
+        try
+        {
+            string package = Path.Combine(work.FullName, "hello-enclave");
+            CopyDirectory(source, package);
+            Step(1, $"Enclave package: the sample HelloEnclave, copied to {package}");
+
+            using RSA key = EnclaveSigningKey.Generate();
+            EnclavePackageIdentity identity = EnclavePackage.Sign(package, key);
+            Step(2, "Signed with a throw-away RSA-3072 key (exponent 3), as SGX requires:");
+            Detail($"MRENCLAVE {identity.MrEnclaveHex}  (hash of the manifest and every trusted file)");
+            Detail($"MRSIGNER  {identity.MrSignerHex}  (hash of the signer's modulus)");
+
+            var options = new EnclaveHostOptions { Tee = TeeBackend.Simulation }.WithOcalls<IHelloHost>(new DemoHostCalls());
+            options.Environment["HELLO_GREETING"] = "Hello";
+            await using (EnclaveHost<IHelloEnclave> enclave = await EnclaveHost.LaunchAsync<IHelloEnclave>(package, options, cancellationToken))
+            {
+                Step(3, $"The host verified the package and launched the enclave as process {enclave.ProcessId} (simulation TEE).");
+
+                string greeting = await enclave.Calls.GreetAsync("Confide", cancellationToken);
+                Step(4, $"ecall GreetAsync → \"{greeting}\"  (the enclave made two ocalls back to the host on the way)");
+
+                EnclaveInfo info = await enclave.Calls.GetInfoAsync(cancellationToken);
+                Step(5, $"The TEE reports the identity the host measured: MRENCLAVE matches = {info.UniqueId == identity.MrEnclaveHex}, MRSIGNER matches = {info.SignerId == identity.MrSignerHex}, simulated = {info.Simulated}.");
+
+                byte[] nonce = RandomNumberGenerator.GetBytes(32);
+                EvidenceResult evidence = await enclave.Calls.GetEvidenceAsync(nonce, cancellationToken);
+                Quote quote = Quote.Parse(evidence.Evidence);
+                bool bound = quote.ReportData.AsSpan(0, 32).SequenceEqual(SHA256.HashData(nonce));
+                Step(6, $"Evidence for a fresh nonce: an SGX ECDSA quote v{quote.Version} of {evidence.Evidence.Length} bytes with {evidence.Collateral?.Length ?? 0} bytes of collateral.");
+                Detail($"report data = SHA-256(nonce): {bound}; quote MRENCLAVE matches: {Convert.ToHexStringLower(quote.SgxBody!.MrEnclave) == identity.MrEnclaveHex}");
+                Detail("It chains to this machine's simulation root CA, which no production policy trusts.");
+
+                byte[] sealedSecret = await enclave.Calls.SealSecretAsync("correct horse battery staple", uniqueToThisBuild: false, cancellationToken);
+                bool opens = await enclave.Calls.CheckSecretAsync(sealedSecret, "correct horse battery staple", cancellationToken);
+                Step(7, $"Sealed a secret inside the enclave: the host holds only a {sealedSecret.Length}-byte blob; unsealed inside and matched: {opens}.");
+
+                byte[] tampered = sealedSecret.ToArray();
+                tampered[^1] ^= 0x01;
+                try
+                {
+                    await enclave.Calls.CheckSecretAsync(tampered, "correct horse battery staple", cancellationToken);
+                    Detail("UNEXPECTED: a tampered blob was accepted.");
+                    return CliErrors.Failure;
+                }
+                catch (EnclaveCallException ex)
+                {
+                    Detail($"A tampered blob is refused inside the enclave: {ex.RemoteExceptionType?.Split('.')[^1]}: {ex.Message.Split(": ", 2)[^1]}");
+                }
+            }
+
+            Step(8, "The host closed the channel; the enclave exited.");
+
+            await File.AppendAllTextAsync(Path.Combine(package, "HelloEnclave.Contract.dll"), "tampered", cancellationToken);
+            try
+            {
+                await using EnclaveHost<IHelloEnclave> refused = await EnclaveHost.LaunchAsync<IHelloEnclave>(package, options, cancellationToken);
+                Detail("UNEXPECTED: a tampered package was launched.");
+                return CliErrors.Failure;
+            }
+            catch (EnclavePackageException ex)
+            {
+                Step(9, $"After changing one file, the host refuses to launch: {ex.Message}");
+            }
+
+            Console.WriteLine();
+            Console.WriteLine($"Demo finished in {clock.Elapsed.TotalSeconds:0.0} s. Simulation mode protects nothing against a privileged attacker; see docs/security.md.");
+            return 0;
+        }
+        finally
+        {
+            if (keep)
+            {
+                Console.WriteLine($"Kept {work.FullName}");
+            }
+            else
+            {
+                work.Delete(recursive: true);
+            }
+        }
+    }
+
+    private static void Step(int number, string text) => Console.WriteLine($"{number}. {text}");
+
+    private static void Detail(string text) => Console.WriteLine($"   {text}");
+
+    private static void CopyDirectory(string source, string destination)
+    {
+        Directory.CreateDirectory(destination);
+        foreach (string file in Directory.EnumerateFiles(source))
+        {
+            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
+        }
+    }
+
+    /// <summary>The ocalls the demo host offers the enclave.</summary>
+    private sealed class DemoHostCalls : IHelloHost
+    {
+        public Task LogAsync(string message)
+        {
+            Console.WriteLine($"   [ocall LogAsync from the enclave] {message}");
+            return Task.CompletedTask;
+        }
+
+        public Task<string> GetHostNameAsync() => Task.FromResult(Environment.MachineName);
+    }
+}

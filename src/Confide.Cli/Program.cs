@@ -1,0 +1,11 @@
+using System.CommandLine;
+using Confide.Cli.Commands;
+
+var root = new RootCommand("Confide: enclave-aware confidential containers for .NET.");
+root.Subcommands.Add(KeyCommands.NewKey());
+root.Subcommands.Add(PackageCommands.Sign());
+root.Subcommands.Add(PackageCommands.UniqueId());
+root.Subcommands.Add(PackageCommands.SignerId());
+root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(DemoCommand.Create());
+return await root.Parse(args).InvokeAsync();
