@@ -78,8 +78,9 @@ public class EnclaveHost : IAsyncDisposable
         }
         catch
         {
-            await host.DisposeAsync().ConfigureAwait(false);
+            // Hanging up first lets the enclave see the refusal and exit instead of being killed.
             await stream.DisposeAsync().ConfigureAwait(false);
+            await host.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }

@@ -36,6 +36,14 @@ internal sealed class CallMethod
 
     public string Name => Method.Name;
 
+    /// <summary>
+    /// The method's shape in assembly-neutral type names: host and enclave may compile the same
+    /// contract into different assemblies, and must still agree.
+    /// </summary>
     public string Signature =>
-        $"{Method.Name}({string.Join(",", Method.GetParameters().Select(p => p.ParameterType.FullName))})->{Method.ReturnType.FullName}";
+        $"{Method.Name}({string.Join(",", Method.GetParameters().Select(p => TypeName(p.ParameterType)))})->{TypeName(Method.ReturnType)}";
+
+    private static string TypeName(Type type) => type.IsGenericType
+        ? $"{type.Namespace}.{type.Name}[{string.Join(",", type.GetGenericArguments().Select(TypeName))}]"
+        : type.IsArray ? $"{TypeName(type.GetElementType()!)}[]" : $"{type.Namespace}.{type.Name}";
 }

@@ -1,0 +1,96 @@
+using Confide.Enclave;
+using Confide.Enclave.Hosting;
+
+namespace Confide.Integration.Tests;
+
+/// <summary>What the host refuses to launch, and how launch failures are reported.</summary>
+public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_changed_trusted_file_is_refused_before_launch_and_named()
+    {
+        string package = fixture.CreatePackage();
+        await File.AppendAllTextAsync(Path.Combine(package, "Confide.Tee.dll"), "x", Ct);
+
+        var error = await Assert.ThrowsAsync<EnclavePackageException>(() => fixture.LaunchAsync(package));
+        Assert.Equal(PackageProblemKind.ChangedFile, error.Kind);
+        Assert.Equal("Confide.Tee.dll", error.Path);
+    }
+
+    [Fact]
+    public async Task A_missing_trusted_file_is_refused_and_named()
+    {
+        string package = fixture.CreatePackage();
+        File.Delete(Path.Combine(package, "Confide.Enclave.Calls.dll"));
+
+        var error = await Assert.ThrowsAsync<EnclavePackageException>(() => fixture.LaunchAsync(package));
+        Assert.Equal(PackageProblemKind.MissingFile, error.Kind);
+        Assert.Equal("Confide.Enclave.Calls.dll", error.Path);
+    }
+
+    [Fact]
+    public async Task An_extra_assembly_in_the_package_is_refused_and_named()
+    {
+        string package = fixture.CreatePackage();
+        File.Copy(Path.Combine(package, "Confide.Tee.dll"), Path.Combine(package, "Evil.dll"));
+
+        var error = await Assert.ThrowsAsync<EnclavePackageException>(() => fixture.LaunchAsync(package));
+        Assert.Equal(PackageProblemKind.ExtraFile, error.Kind);
+        Assert.Equal("Evil.dll", error.Path);
+    }
+
+    [Fact]
+    public async Task An_edited_manifest_no_longer_matches_the_signature()
+    {
+        string package = fixture.CreatePackage();
+        string manifest = Path.Combine(package, "enclave.json");
+        await File.WriteAllTextAsync(manifest, (await File.ReadAllTextAsync(manifest, Ct)).Replace("\"debug\": false", "\"debug\": true", StringComparison.Ordinal), Ct);
+
+        var error = await Assert.ThrowsAsync<EnclavePackageException>(() => fixture.LaunchAsync(package));
+        Assert.Equal(PackageProblemKind.MeasurementMismatch, error.Kind);
+    }
+
+    [Fact]
+    public async Task A_host_with_another_contract_is_refused_by_the_handshake()
+    {
+        string package = fixture.CreatePackage();
+        var error = await Assert.ThrowsAsync<EnclaveLaunchException>(() =>
+            EnclaveHost.LaunchAsync<IOtherEnclave>(package, fixture.Options(), Ct));
+        Assert.Equal(EnclaveLaunchError.ContractMismatch, error.Error);
+
+        EnclaveHostOptions noOcalls = fixture.Options();
+        var noOcallsOptions = new EnclaveHostOptions { SimulationStateDirectory = fixture.StateDirectory, StandardError = TextWriter.Null, StandardOutput = TextWriter.Null };
+        var missing = await Assert.ThrowsAsync<EnclaveLaunchException>(() =>
+            EnclaveHost.LaunchAsync<ITestEnclave>(package, noOcallsOptions, Ct));
+        Assert.Equal(EnclaveLaunchError.ContractMismatch, missing.Error);
+        Assert.Contains("ocalls", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_enclave_that_exits_during_startup_is_reported_with_its_exit_code_and_error_output()
+    {
+        var error = await Assert.ThrowsAsync<EnclaveLaunchException>(() =>
+            fixture.LaunchAsync(options: fixture.Options(null, "--exit-immediately", "5")));
+        Assert.Equal(EnclaveLaunchError.ExitedDuringStartup, error.Error);
+        Assert.Contains("code 5", error.Message, StringComparison.Ordinal);
+        Assert.Contains("exiting before connecting", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task An_enclave_that_never_connects_times_out_and_is_killed()
+    {
+        EnclaveHostOptions options = fixture.Options(null, "--hang");
+        options.StartTimeout = TimeSpan.FromSeconds(3);
+        var error = await Assert.ThrowsAsync<EnclaveLaunchException>(() => fixture.LaunchAsync(options: options));
+        Assert.Equal(EnclaveLaunchError.Timeout, error.Error);
+    }
+
+    [Fact]
+    public async Task An_application_enclave_runs_to_completion_and_its_exit_code_is_returned()
+    {
+        await using EnclaveHost enclave = await EnclaveHost.LaunchAsync(fixture.CreatePackage(), fixture.Options(null, "--app", "7"), Ct);
+        Assert.Equal(7, await enclave.WaitForExitAsync(Ct));
+    }
+}
