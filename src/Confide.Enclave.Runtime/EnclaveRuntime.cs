@@ -20,13 +20,13 @@ public static class EnclaveRuntime
     {
         options ??= new EnclaveRuntimeOptions();
         EnclavePackage package = EnclavePackage.Open(options.PackageDirectory);
-        ITee tee = options.Tee.Create(() => new TeeIdentity(
+        ITee tee = await options.Tee.CreateAsync(() => new TeeIdentity(
             TeeKind.Simulation,
             package.Identity.MrEnclave,
             package.Identity.MrSigner,
             package.Identity.ProductId,
             package.Identity.SecurityVersion,
-            package.Identity.Debug));
+            package.Identity.Debug), cancellationToken).ConfigureAwait(false);
 
         NetworkStream? channel = null;
         string? socketPath = Environment.GetEnvironmentVariable(ChannelVariable);

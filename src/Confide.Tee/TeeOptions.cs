@@ -10,7 +10,7 @@ public sealed class TeeOptions
     /// <summary>Environment variable that selects the back-end: simulation | sgx-gramine | tsm | auto.</summary>
     public const string BackendVariable = "CONFIDE_TEE";
 
-    /// <summary>Null: auto-detect (Gramine, then configfs-tsm, else simulation).</summary>
+    /// <summary>The back-end; <see cref="TeeBackend.Auto"/> (the default) detects Gramine, then configfs-tsm, else simulation.</summary>
     public TeeBackend Backend { get; set; } = TeeBackend.Auto;
 
     public string GramineRoot { get; set; } = GramineTee.DefaultRoot;
@@ -43,10 +43,10 @@ public sealed class TeeOptions
     /// Creates the TEE. The simulation needs the enclave's identity from outside (the runtime
     /// measures its package, as a CPU would); real back-ends ask the hardware.
     /// </summary>
-    public ITee Create(Func<TeeIdentity> simulatedIdentity) => Resolve() switch
+    public async Task<ITee> CreateAsync(Func<TeeIdentity> simulatedIdentity, CancellationToken cancellationToken = default) => Resolve() switch
     {
         TeeBackend.SgxGramine => new GramineTee(GramineRoot),
-        TeeBackend.Tsm => new TsmReportTee(Tsm),
+        TeeBackend.Tsm => await TsmReportTee.CreateAsync(Tsm, cancellationToken).ConfigureAwait(false),
         _ => new SimulationTee(SimulatedPlatform.OpenOrCreate(SimulationStateDirectory), simulatedIdentity(), ownsPlatform: true),
     };
 }

@@ -6,4 +6,15 @@ public sealed record EnclavePackageIdentity(byte[] MrEnclave, byte[] MrSigner, u
     public string MrEnclaveHex => Convert.ToHexStringLower(MrEnclave);
 
     public string MrSignerHex => Convert.ToHexStringLower(MrSigner);
+
+    /// <summary>Identities are equal when their measurements are, not when they share arrays.</summary>
+    public bool Equals(EnclavePackageIdentity? other) =>
+        other is not null
+        && MrEnclave.AsSpan().SequenceEqual(other.MrEnclave)
+        && MrSigner.AsSpan().SequenceEqual(other.MrSigner)
+        && ProductId == other.ProductId
+        && SecurityVersion == other.SecurityVersion
+        && Debug == other.Debug;
+
+    public override int GetHashCode() => HashCode.Combine(MrEnclaveHex, MrSignerHex, ProductId, SecurityVersion, Debug);
 }

@@ -87,7 +87,16 @@ public sealed class GramineTee : ITee
         }
 
         string name = request.Policy == SealPolicy.Unique ? "_sgx_mrenclave" : "_sgx_mrsigner";
-        byte[] hardwareKey = File.ReadAllBytes(Path.Combine(_root, "keys", name));
+        byte[] hardwareKey;
+        try
+        {
+            hardwareKey = File.ReadAllBytes(Path.Combine(_root, "keys", name));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TeeException(TeeError.DeviceError, $"Reading {_root}/keys/{name} failed: {ex.Message}", ex);
+        }
+
         if (hardwareKey.Length != 16)
         {
             throw new TeeException(TeeError.DeviceError, $"Gramine's keys/{name} is {hardwareKey.Length} bytes; expected a 16-byte SGX key.");
@@ -110,9 +119,18 @@ public sealed class GramineTee : ITee
     private TeeIdentity ReadIdentity()
     {
         // A report targeted at ourselves carries our own identity; no quote (and no AESM) needed.
-        File.WriteAllBytes(Path.Combine(_root, "target_info"), File.ReadAllBytes(Path.Combine(_root, "my_target_info")));
-        File.WriteAllBytes(Path.Combine(_root, "user_report_data"), new byte[ReportData.Size]);
-        byte[] report = File.ReadAllBytes(Path.Combine(_root, "report"));
+        byte[] report;
+        try
+        {
+            File.WriteAllBytes(Path.Combine(_root, "target_info"), File.ReadAllBytes(Path.Combine(_root, "my_target_info")));
+            File.WriteAllBytes(Path.Combine(_root, "user_report_data"), new byte[ReportData.Size]);
+            report = File.ReadAllBytes(Path.Combine(_root, "report"));
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            throw new TeeException(TeeError.DeviceError, $"Reading this enclave's report from {_root} failed: {ex.Message}", ex);
+        }
+
         if (report.Length < SgxReportBody.Size)
         {
             throw new TeeException(TeeError.MalformedEvidence, $"Gramine's report is {report.Length} bytes; an SGX report is 432.");

@@ -224,6 +224,10 @@ public sealed class EnclaveSealer(ITee tee)
         {
             throw new SealingException(SealingError.SecurityVersionTooNew, ex.Message, ex);
         }
+        catch (TeeException ex)
+        {
+            throw new SealingException(SealingError.KeyUnavailable, $"The TEE cannot derive this blob's key: {ex.Message}", ex);
+        }
 
         try
         {

@@ -24,6 +24,9 @@ public enum SealingError
     /// <summary>The right key, but the ciphertext, header or associated data was altered.</summary>
     Tampered,
 
+    /// <summary>The TEE cannot derive the key this blob needs (e.g. Gramine offers only the current SVN's key).</summary>
+    KeyUnavailable,
+
     /// <summary>The destination buffer is too small, or the plaintext too large.</summary>
     InvalidLength,
 }

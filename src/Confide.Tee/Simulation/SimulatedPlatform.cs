@@ -21,6 +21,7 @@ public sealed class SimulatedPlatform : IDisposable
     public const string StateDirectoryVariable = "CONFIDE_SIMULATION_DIR";
 
     private const string StateFileName = "platform.json";
+    private const string LockFileName = "platform.lock";
 
     private readonly SimulatedPlatformState _state;
     private readonly TimeProvider _time;
@@ -95,10 +96,25 @@ public sealed class SimulatedPlatform : IDisposable
         string path = Path.Combine(directory, StateFileName);
         if (!File.Exists(path))
         {
-            CreateState(path, time.GetUtcNow());
+            // File.Move(overwrite: false) is check-then-rename on Unix: two creators could both
+            // "win", and one would keep a platform that is no longer on disk. Creation is serialized.
+            using FileStream creationLock = AcquireCreationLock(directory);
+            if (!File.Exists(path))
+            {
+                CreateState(path, time.GetUtcNow());
+            }
         }
 
-        return new SimulatedPlatform(ReadState(path), directory, time);
+        SimulatedPlatformState state = ReadState(path);
+        try
+        {
+            return new SimulatedPlatform(state, directory, time);
+        }
+        catch (CryptographicException ex)
+        {
+            // Valid JSON whose certificates or keys do not decode is as corrupt as invalid JSON.
+            throw new TeeException(TeeError.PlatformState, $"The simulated platform state '{path}' holds a certificate or key that cannot be decoded ({ex.Message}); delete it to create a new one.", ex);
+        }
     }
 
     /// <summary>
@@ -149,6 +165,36 @@ public sealed class SimulatedPlatform : IDisposable
         }
     }
 
+    /// <summary>An exclusive flock on platform.lock (released by the kernel if the process dies).</summary>
+    private static FileStream AcquireCreationLock(string directory)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.OpenOrCreate,
+            Access = FileAccess.ReadWrite,
+            Share = FileShare.None,
+            UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite,
+        };
+        string lockPath = Path.Combine(directory, LockFileName);
+        long deadline = Environment.TickCount64 + 30_000;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, options);
+            }
+            catch (IOException ex)
+            {
+                if (Environment.TickCount64 > deadline)
+                {
+                    throw new TeeException(TeeError.PlatformState, $"'{lockPath}' stayed locked for 30 s while creating the simulated platform: {ex.Message}", ex);
+                }
+
+                Thread.Sleep(10);
+            }
+        }
+    }
+
     private static void CreateState(string path, DateTimeOffset now)
     {
         SimulatedPlatformState state = SimulatedPki.CreatePlatform(now);
@@ -166,7 +212,7 @@ public sealed class SimulatedPlatform : IDisposable
 
         try
         {
-            // Two processes may create a platform at once; the first rename wins and both use it.
+            // Readers see either no file or a complete one. (Creators are serialized by the caller.)
             File.Move(temporary, path, overwrite: false);
         }
         catch (IOException) when (File.Exists(path))

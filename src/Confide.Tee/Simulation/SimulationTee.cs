@@ -64,16 +64,20 @@ public sealed class SimulationTee : ITee
     {
         SealKeys.Validate(request, Identity);
 
-        // info = label ‖ policy ‖ the identity the policy binds ‖ SVN: as EGETKEY mixes the key
-        // policy's measurement and the requested ISVSVN into the derivation.
-        byte[] binding = request.Policy == SealPolicy.Unique
-            ? Identity.UniqueId
-            : [.. Identity.SignerId, (byte)Identity.ProductId, (byte)(Identity.ProductId >> 8)];
-        byte[] info = new byte[SealLabel.Length + 1 + binding.Length + 2];
-        SealLabel.CopyTo(info, 0);
-        info[SealLabel.Length] = (byte)request.Policy;
-        binding.CopyTo(info, SealLabel.Length + 1);
-        BinaryPrimitives.WriteUInt16LittleEndian(info.AsSpan(info.Length - 2), request.SecurityVersion);
+        // As EGETKEY: the policy's measurement (MRENCLAVE or MRSIGNER), ISVPRODID and the DEBUG
+        // attribute are mixed into every key, with the requested SVN. A debug build of an
+        // enclave therefore never derives its production build's keys.
+        byte[] measurement = request.Policy == SealPolicy.Unique ? Identity.UniqueId : Identity.SignerId;
+        byte[] info = new byte[SealLabel.Length + 1 + measurement.Length + 2 + 1 + 2];
+        Span<byte> cursor = info;
+        SealLabel.CopyTo(cursor);
+        cursor = cursor[SealLabel.Length..];
+        cursor[0] = (byte)request.Policy;
+        measurement.CopyTo(cursor[1..]);
+        cursor = cursor[(1 + measurement.Length)..];
+        BinaryPrimitives.WriteUInt16LittleEndian(cursor, Identity.ProductId);
+        cursor[2] = Identity.Debug ? (byte)1 : (byte)0;
+        BinaryPrimitives.WriteUInt16LittleEndian(cursor[3..], request.SecurityVersion);
         byte[] key = new byte[32];
         HKDF.DeriveKey(HashAlgorithmName.SHA256, _platform.SealSecret, key, request.KeyId.Span, info);
         return key;

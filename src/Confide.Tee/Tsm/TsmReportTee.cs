@@ -22,17 +22,35 @@ public sealed class TsmReportTee : ITee
     private readonly TsmReportOptions _options;
     private readonly SemaphoreSlim _lock = new(1, 1);
 
-    public TsmReportTee(TsmReportOptions? options = null)
+    private TsmReportTee(TsmReportOptions options, TeeKind kind, TeeIdentity identity)
     {
-        _options = options ?? new TsmReportOptions();
-        if (!Directory.Exists(_options.Root))
+        _options = options;
+        Kind = kind;
+        Identity = identity;
+    }
+
+    /// <summary>
+    /// Opens configfs-tsm and learns the guest's identity from a report over zero report data
+    /// (which also tells whether the provider is TDX or SEV-SNP).
+    /// </summary>
+    public static async Task<TsmReportTee> CreateAsync(TsmReportOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new TsmReportOptions();
+        if (!Directory.Exists(options.Root))
         {
-            throw new TeeException(TeeError.DeviceError, $"'{_options.Root}' does not exist: configfs-tsm is not available (kernel 6.7+ in a TDX or SEV-SNP guest, configfs mounted).");
+            throw new TeeException(TeeError.DeviceError, $"'{options.Root}' does not exist: configfs-tsm is not available (kernel 6.7+ in a TDX or SEV-SNP guest, configfs mounted).");
         }
 
-        (TsmReport report, _) = RequestAsync(new byte[ReportData.Size], CancellationToken.None).AsTask().GetAwaiter().GetResult();
-        Kind = report.Kind;
-        Identity = report.Identity;
+        var probe = new TsmReportTee(options, TeeKind.Tdx, new TeeIdentity(TeeKind.Tdx, [], [], 0, 0, false));
+        try
+        {
+            (TsmReport report, _) = await probe.RequestAsync(new byte[ReportData.Size], cancellationToken).ConfigureAwait(false);
+            return new TsmReportTee(options, report.Kind, report.Identity);
+        }
+        finally
+        {
+            probe.Dispose();
+        }
     }
 
     public static bool IsAvailable(string root = DefaultRoot) => Directory.Exists(root);
