@@ -241,7 +241,7 @@ public class EnclaveHost : IAsyncDisposable
             }
             catch (Exception ex) when (process.HasExited && ex is not OperationCanceledException)
             {
-                throw Exited(process, ex);
+                throw await ExitedAsync(process, ex).ConfigureAwait(false);
             }
         }
 
@@ -252,15 +252,17 @@ public class EnclaveHost : IAsyncDisposable
         }
         catch
         {
+            // The step failed because the process is gone; the exit is what to report.
         }
 
-        throw Exited(process, null);
+        throw await ExitedAsync(process, null).ConfigureAwait(false);
     }
 
-    private static EnclaveLaunchException Exited(EnclaveProcess process, Exception? inner)
+    private static async Task<EnclaveLaunchException> ExitedAsync(EnclaveProcess process, Exception? inner)
     {
-        // Output is relayed asynchronously; give the last lines a moment to arrive.
-        Thread.Sleep(100);
+        // The exit task completes once the relayed output has been read to its end, so the
+        // error output's last lines are in the tail when it is reported.
+        await process.ExitedTask.ConfigureAwait(false);
         return new EnclaveLaunchException(EnclaveLaunchError.ExitedDuringStartup, $"The enclave exited with code {process.ExitCode} before it was ready.{Tail(process)}", inner);
     }
 

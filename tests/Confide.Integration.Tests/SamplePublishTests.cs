@@ -39,6 +39,7 @@ public sealed class SamplePublishTests(EnclaveFixture fixture)
 
         CopySources(Path.Combine(repository, "src"), Path.Combine(copy, "src"));
         CopySources(Path.Combine(repository, "samples"), Path.Combine(copy, "samples"));
+        CopySources(Path.Combine(repository, "build"), Path.Combine(copy, "build"));
         string output = Path.Combine(copy, "out");
         (int exit, string log) = await RunAsync("dotnet", "publish", Path.Combine(copy, "samples", "HelloEnclave", "HelloEnclave.Enclave"), "-c", "Release", "-o", output, "--nologo");
         Assert.True(exit == 0, log);

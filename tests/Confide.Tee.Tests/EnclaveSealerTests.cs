@@ -55,9 +55,9 @@ public sealed class EnclaveSealerTests(PlatformFixture fixture) : IClassFixture<
         byte[] plaintext = RandomNumberGenerator.GetBytes(length);
         byte[] blob = new byte[EnclaveSealer.GetSealedLength(length) + 10]; // larger than needed is fine
 
-        int written = sealer.Seal(plaintext, blob.AsSpan(), SealPolicy.Unique);
+        int written = sealer.Seal(plaintext, SealPolicy.Unique, default, blob.AsSpan());
         byte[] opened = new byte[length + 5];
-        int read = sealer.Unseal(blob.AsSpan(0, written), opened.AsSpan());
+        int read = sealer.Unseal(blob.AsSpan(0, written), default, opened.AsSpan());
 
         Assert.Equal(EnclaveSealer.GetSealedLength(length), written);
         Assert.Equal(length, read);
@@ -285,7 +285,7 @@ public sealed class EnclaveSealerTests(PlatformFixture fixture) : IClassFixture<
         EnclaveSealer sealer = Sealer(Identities.Simulated());
         byte[] destination = new byte[EnclaveSealer.GetSealedLength(Secret.Length) - 1];
 
-        SealingException error = Assert.Throws<SealingException>(() => sealer.Seal(Secret, destination.AsSpan()));
+        SealingException error = Assert.Throws<SealingException>(() => sealer.Seal(Secret, SealPolicy.Product, default, destination.AsSpan()));
 
         Assert.Equal(SealingError.InvalidLength, error.Error);
     }
@@ -297,7 +297,7 @@ public sealed class EnclaveSealerTests(PlatformFixture fixture) : IClassFixture<
         byte[] blob = sealer.Seal(Secret);
         byte[] destination = new byte[Secret.Length - 1];
 
-        SealingException error = Assert.Throws<SealingException>(() => sealer.Unseal(blob, destination.AsSpan()));
+        SealingException error = Assert.Throws<SealingException>(() => sealer.Unseal(blob, default, destination.AsSpan()));
 
         Assert.Equal(SealingError.InvalidLength, error.Error);
     }
@@ -336,7 +336,7 @@ public sealed class EnclaveSealerTests(PlatformFixture fixture) : IClassFixture<
         blob[^1] ^= 1; // tag
         byte[] destination = new byte[Secret.Length];
 
-        Assert.Throws<SealingException>(() => sealer.Unseal(blob, destination.AsSpan()));
+        Assert.Throws<SealingException>(() => sealer.Unseal(blob, default, destination.AsSpan()));
 
         Assert.Equal(new byte[Secret.Length], destination);
     }

@@ -79,7 +79,13 @@ internal abstract class ValueCodec
     {
         public override Type Type => typeof(T);
 
-        public override void Write(object? value, IBufferWriter<byte> writer) => writer.Write(view((T)value!));
+        public override void Write(object? value, IBufferWriter<byte> writer)
+        {
+            // One span of the full size: the extension Write would grow the buffer a page at a time.
+            ReadOnlySpan<byte> bytes = view((T)value!);
+            bytes.CopyTo(writer.GetSpan(bytes.Length));
+            writer.Advance(bytes.Length);
+        }
 
         public override object? Read(ReadOnlySpan<byte> content) => create(content);
     }

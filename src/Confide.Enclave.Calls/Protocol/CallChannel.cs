@@ -15,7 +15,6 @@ namespace Confide.Enclave.Calls.Protocol;
 internal sealed class CallChannel : IAsyncDisposable
 {
     private const int InitialBufferSize = 64 * 1024;
-    private const int SingleWriteLimit = 256 * 1024;
 
     private readonly Stream _stream;
     private readonly EnclaveCallOptions _options;
@@ -143,7 +142,7 @@ internal sealed class CallChannel : IAsyncDisposable
         if (_pending.TryRemove(id, out PendingCall? call))
         {
             call.Result.TrySetCanceled(token);
-            _ = SendEmptyAsync(FrameKind.Cancel, 0, id);
+            _ = SendBestEffortAsync(() => SendEmptyAsync(FrameKind.Cancel, 0, id).AsTask());
         }
     }
 
@@ -278,7 +277,7 @@ internal sealed class CallChannel : IAsyncDisposable
         // User code runs on the thread pool, never on the reader: a handler that blocks must not
         // stop the results it may itself be waiting for.
         var work = new IncomingCall(this, header.CallId, method, args, cancellation);
-        ThreadPool.UnsafeQueueUserWorkItem(static call => _ = call.RunAsync(), work, preferLocal: false);
+        ThreadPool.UnsafeQueueUserWorkItem(static call => _ = SendBestEffortAsync(call.RunAsync), work, preferLocal: false);
     }
 
     private async Task RunIncomingAsync(ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation)
@@ -344,7 +343,22 @@ internal sealed class CallChannel : IAsyncDisposable
         await SendAsync(frame, FrameKind.Error, 0, id).ConfigureAwait(false);
     }
 
-    private async Task SendEmptyAsync(FrameKind kind, ushort method, ulong id)
+    /// <summary>
+    /// Runs a send whose only failure mode left is the channel having closed meanwhile; the peer
+    /// is gone then and nobody is waiting for the frame, so the failure is dropped on purpose.
+    /// </summary>
+    private static async Task SendBestEffortAsync(Func<Task> send)
+    {
+        try
+        {
+            await send().ConfigureAwait(false);
+        }
+        catch (EnclaveCallException ex) when (ex.Error == EnclaveCallError.ChannelClosed)
+        {
+        }
+    }
+
+    private async ValueTask SendEmptyAsync(FrameKind kind, ushort method, ulong id)
     {
         using var frame = new PooledBufferWriter();
         await SendAsync(frame, kind, method, id).ConfigureAwait(false);
@@ -359,19 +373,7 @@ internal sealed class CallChannel : IAsyncDisposable
         try
         {
             ThrowIfClosed();
-            if (bytes.Length <= SingleWriteLimit)
-            {
-                await _stream.WriteAsync(bytes).ConfigureAwait(false);
-            }
-            else
-            {
-                // Large payloads go out in slices so that a slow reader applies back-pressure
-                // instead of the whole message sitting in one kernel buffer request.
-                for (int offset = 0; offset < bytes.Length; offset += SingleWriteLimit)
-                {
-                    await _stream.WriteAsync(bytes.Slice(offset, Math.Min(SingleWriteLimit, bytes.Length - offset))).ConfigureAwait(false);
-                }
-            }
+            await _stream.WriteAsync(bytes).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {

@@ -47,12 +47,16 @@ public sealed class EnclaveSealer(ITee tee)
     public byte[] Seal(ReadOnlySpan<byte> plaintext, SealPolicy policy = SealPolicy.Product, ReadOnlySpan<byte> associatedData = default)
     {
         byte[] blob = new byte[GetSealedLength(plaintext.Length)];
-        Seal(plaintext, blob, policy, associatedData);
+        Seal(plaintext, policy, associatedData, blob);
         return blob;
     }
 
-    /// <summary>Seals into <paramref name="destination"/>; returns the bytes written.</summary>
-    public int Seal(ReadOnlySpan<byte> plaintext, Span<byte> destination, SealPolicy policy = SealPolicy.Product, ReadOnlySpan<byte> associatedData = default)
+    /// <summary>
+    /// Seals into <paramref name="destination"/> (at least <see cref="GetSealedLength"/> bytes);
+    /// returns the bytes written. Every parameter is explicit so that a destination can never be
+    /// mistaken for associated data.
+    /// </summary>
+    public int Seal(ReadOnlySpan<byte> plaintext, SealPolicy policy, ReadOnlySpan<byte> associatedData, Span<byte> destination)
     {
         int length = GetSealedLength(plaintext.Length);
         if (destination.Length < length)
@@ -105,12 +109,12 @@ public sealed class EnclaveSealer(ITee tee)
     {
         int length = ReadPlaintextLength(sealedBlob);
         byte[] plaintext = new byte[length];
-        Unseal(sealedBlob, plaintext, associatedData);
+        Unseal(sealedBlob, associatedData, plaintext);
         return plaintext;
     }
 
     /// <summary>Opens a blob into <paramref name="destination"/>; returns the plaintext length.</summary>
-    public int Unseal(ReadOnlySpan<byte> sealedBlob, Span<byte> destination, ReadOnlySpan<byte> associatedData = default)
+    public int Unseal(ReadOnlySpan<byte> sealedBlob, ReadOnlySpan<byte> associatedData, Span<byte> destination)
     {
         int length = ReadPlaintextLength(sealedBlob);
         if (destination.Length < length)

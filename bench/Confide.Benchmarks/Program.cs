@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using Confide.Benchmarks;
+
+// 'echo-server <socket>' is the raw Unix-socket echo baseline's other process.
+if (args is ["echo-server", var socketPath])
+{
+    await RawEchoServer.RunAsync(socketPath);
+    return 0;
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
+return 0;
