@@ -1,11 +1,11 @@
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 
-namespace Confide.Tee.Tests.Support;
+namespace Confide.Testing;
 
 /// <summary>
-/// Access to the real DCAP quotes in <c>shared/testvectors/dcap</c> (the same approach as
-/// Confide.Attestation.Tests' helper).
+/// Access to the real DCAP quotes in <c>shared/testvectors/dcap</c>. One file, compiled into every
+/// test project that reads the vectors.
 /// </summary>
 /// <remarks>
 /// The vectors live beside the repository, not in it (here /work/shared next to /work/main; in
@@ -15,6 +15,19 @@ namespace Confide.Tee.Tests.Support;
 /// </remarks>
 internal static class DcapVectors
 {
+    /// <summary>Every vector expected.json describes (Confide.Attestation.Tests checks the list is complete).</summary>
+    public static readonly string[] Names =
+    [
+        "sgx_v3_phala",
+        "sgx_v3_automata",
+        "sgx_v3_debug",
+        "tdx_v4_phala",
+        "tdx_v4_near",
+        "tdx_v4_automata",
+        "tdx_v5_automata",
+        "tdx_v5_notcb",
+    ];
+
     private static readonly string[] RelativePath = ["shared", "testvectors", "dcap"];
 
     private static readonly Lazy<string?> LocatedDirectory = new(Locate);
@@ -25,24 +38,29 @@ internal static class DcapVectors
         return document.RootElement.Clone();
     });
 
+    public static TheoryData<string> All => new(Names);
+
     /// <summary>The vector folder; skips the calling test when it cannot be found.</summary>
     public static string Directory => LocatedDirectory.Value ?? SkipBecauseAbsent();
 
     public static byte[] Quote(string name) => File.ReadAllBytes(Path.Combine(Directory, name + ".quote.bin"));
+
+    /// <summary>The entry of expected.json's "vectors" array whose "name" is <paramref name="name"/>.</summary>
+    public static JsonElement Expected(string name) =>
+        ExpectedVectors().Single(v => v.GetProperty("name").GetString() == name);
+
+    public static IEnumerable<JsonElement> ExpectedVectors() =>
+        ExpectedRoot.Value.GetProperty("vectors").EnumerateArray();
+
+    /// <summary>A hex field of expected.json's "fields" object for <paramref name="name"/>, decoded.</summary>
+    public static byte[] ExpectedField(string name, string field) =>
+        Convert.FromHexString(Expected(name).GetProperty("fields").GetProperty(field).GetString()!);
 
     public static string CollateralJson(string name) => File.ReadAllText(Path.Combine(Directory, name + ".collateral.json"));
 
     /// <summary>The real Intel SGX Root CA.</summary>
     public static X509Certificate2 IntelRootCertificate() =>
         X509CertificateLoader.LoadCertificate(File.ReadAllBytes(Path.Combine(Directory, "intel_sgx_root_ca.der")));
-
-    /// <summary>The entry of expected.json's "vectors" array whose "name" is <paramref name="name"/>.</summary>
-    public static JsonElement Expected(string name) =>
-        ExpectedRoot.Value.GetProperty("vectors").EnumerateArray().Single(v => v.GetProperty("name").GetString() == name);
-
-    /// <summary>A hex field of expected.json's "fields" object for <paramref name="name"/>, decoded.</summary>
-    public static byte[] ExpectedField(string name, string field) =>
-        Convert.FromHexString(Expected(name).GetProperty("fields").GetProperty(field).GetString()!);
 
     private static string? Locate()
     {
