@@ -73,7 +73,7 @@ internal sealed class EnclaveProcess : IDisposable
 
         startInfo.Environment[ChannelVariable] = channelPath;
         startInfo.Environment[TokenVariable] = token;
-        startInfo.Environment[TeeOptions.BackendVariable] = options.Tee.ToString();
+        startInfo.Environment[TeeOptions.BackendVariable] = TeeOptions.FormatBackend(options.Tee);
         startInfo.Environment[SimulatedPlatform.StateDirectoryVariable] = options.SimulationStateDirectory ?? SimulatedPlatform.DefaultStateDirectory;
         // heapSizeMiB is measured; the GC's hard limit is what makes it a limit.
         startInfo.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)package.Manifest.HeapSizeMiB * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);

@@ -30,6 +30,16 @@ public sealed class TeeOptions
         _ => throw new ArgumentException($"Unknown TEE back-end '{value}'; use simulation, sgx-gramine, tsm or auto."),
     };
 
+    /// <summary>The name <see cref="ParseBackend"/> reads back: what a host puts in <see cref="BackendVariable"/>.</summary>
+    public static string FormatBackend(TeeBackend backend) => backend switch
+    {
+        TeeBackend.Auto => "auto",
+        TeeBackend.Simulation => "simulation",
+        TeeBackend.SgxGramine => "sgx-gramine",
+        TeeBackend.Tsm => "tsm",
+        _ => throw new ArgumentOutOfRangeException(nameof(backend), backend, "Unknown TEE back-end."),
+    };
+
     /// <summary>The back-end auto-detection picks on this machine.</summary>
     public TeeBackend Resolve() => Backend switch
     {

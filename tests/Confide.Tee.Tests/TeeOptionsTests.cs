@@ -43,6 +43,16 @@ public sealed class TeeOptionsTests : IDisposable
         Assert.Contains(name, error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData(TeeBackend.Auto)]
+    [InlineData(TeeBackend.Simulation)]
+    [InlineData(TeeBackend.SgxGramine)]
+    [InlineData(TeeBackend.Tsm)]
+    public void FormattedBackendNames_ParseBackToTheSameBackend(TeeBackend backend)
+    {
+        Assert.Equal(backend, TeeOptions.ParseBackend(TeeOptions.FormatBackend(backend)));
+    }
+
     [Fact]
     public void Auto_PicksGramine_WhenItsRootHasAttestationType_EvenIfTsmExists()
     {
