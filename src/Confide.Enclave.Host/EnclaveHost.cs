@@ -30,7 +30,7 @@ public class EnclaveHost : IAsyncDisposable
         _shutdownTimeout = shutdownTimeout;
     }
 
-    /// <summary>The verified package this enclave was launched from.</summary>
+    /// <summary>The verified package the enclave runs from: a private copy of the measured files.</summary>
     public EnclavePackage Package { get; }
 
     public int ProcessId => _process.Id;
@@ -136,14 +136,7 @@ public class EnclaveHost : IAsyncDisposable
         }
 
         _process.Dispose();
-        try
-        {
-            Directory.Delete(_privateDirectory, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-
+        DeleteQuietly(_privateDirectory);
         GC.SuppressFinalize(this);
     }
 
@@ -170,30 +163,25 @@ public class EnclaveHost : IAsyncDisposable
     private static async Task<(EnclavePackage, EnclaveProcess, string, NetworkStream)> StartAsync(string packageDirectory, EnclaveHostOptions options, CancellationToken cancellationToken)
     {
         options.Calls.Validate();
-        EnclavePackage package = EnclavePackage.Open(packageDirectory);
 
-        // A private (0700) directory holds the socket: other users cannot even reach it, and the
-        // launch token shuts out other processes of this user.
+        // Refuse a bad package with its own paths before anything else happens.
+        EnclavePackage original = EnclavePackage.Open(packageDirectory);
+
+        // A private (0700) directory holds the socket and the copy of the package the enclave
+        // runs from: files verified in place could be swapped before the runtime loads them,
+        // the copy cannot be reached by other users. The copy is verified again.
         DirectoryInfo directory = Directory.CreateTempSubdirectory("confide-");
-        string socketPath = Path.Combine(directory.FullName, "channel.sock");
-        byte[] token = RandomNumberGenerator.GetBytes(Handshake.TokenSize);
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        listener.Bind(new UnixDomainSocketEndPoint(socketPath));
-        listener.Listen(1);
-
-        EnclaveProcess process;
+        EnclaveProcess? process = null;
         try
         {
+            EnclavePackage package = EnclavePackage.Open(CopyMeasuredFiles(original, Path.Combine(directory.FullName, "package")));
+            string socketPath = Path.Combine(directory.FullName, "channel.sock");
+            byte[] token = RandomNumberGenerator.GetBytes(Handshake.TokenSize);
+            using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            listener.Bind(new UnixDomainSocketEndPoint(socketPath));
+            listener.Listen(1);
+
             process = EnclaveProcess.Start(package, options, socketPath, Convert.ToHexStringLower(token));
-        }
-        catch
-        {
-            directory.Delete(recursive: true);
-            throw;
-        }
-
-        try
-        {
             Socket connection = await WithStartupGuard(process, options, ct => listener.AcceptAsync(ct).AsTask(), cancellationToken).ConfigureAwait(false);
             var stream = new NetworkStream(connection, ownsSocket: true);
             try
@@ -208,13 +196,48 @@ public class EnclaveHost : IAsyncDisposable
 
             return (package, process, directory.FullName, stream);
         }
-        catch
+        catch (Exception ex)
         {
-            process.Kill();
-            await process.ExitedTask.ConfigureAwait(false);
-            process.Dispose();
-            directory.Delete(recursive: true);
+            if (process is not null)
+            {
+                process.Kill();
+                await process.ExitedTask.ConfigureAwait(false);
+                process.Dispose();
+            }
+
+            DeleteQuietly(directory.FullName);
+            if (ex is SocketException or IOException or ArgumentException or UnauthorizedAccessException)
+            {
+                throw new EnclaveLaunchException(EnclaveLaunchError.ChannelFailed, $"The channel to the enclave could not be set up in '{directory.FullName}': {ex.Message}", ex);
+            }
+
             throw;
+        }
+    }
+
+    /// <summary>Copies the package's metadata and measured files, nothing else, to <paramref name="destination"/>.</summary>
+    private static string CopyMeasuredFiles(EnclavePackage package, string destination)
+    {
+        IEnumerable<string> paths = package.Files.Select(f => f.Path).Concat(EnclavePackage.MetadataFiles);
+        foreach (string path in paths)
+        {
+            string target = Path.Combine(destination, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(Path.Combine(package.Directory, path), target);
+        }
+
+        return destination;
+    }
+
+    private static void DeleteQuietly(string directory)
+    {
+        try
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // A temp directory left behind is harmless; the launch error is what matters.
         }
     }
 

@@ -17,6 +17,9 @@ public enum EnclaveLaunchError
 
     /// <summary>The process could not be started at all.</summary>
     ProcessStartFailed,
+
+    /// <summary>The private directory, package copy or socket for the enclave could not be set up.</summary>
+    ChannelFailed,
 }
 
 /// <summary>An enclave that could not be launched. Package problems are reported as <see cref="EnclavePackageException"/> before any launch.</summary>

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using System.Globalization;
 using System.Runtime.InteropServices;
+using Confide.Enclave.Manifest;
 using Confide.Tee;
 using Confide.Tee.Simulation;
 
@@ -76,7 +76,7 @@ internal sealed class EnclaveProcess : IDisposable
         startInfo.Environment[TeeOptions.BackendVariable] = TeeOptions.FormatBackend(options.Tee);
         startInfo.Environment[SimulatedPlatform.StateDirectoryVariable] = options.SimulationStateDirectory ?? SimulatedPlatform.DefaultStateDirectory;
         // heapSizeMiB is measured; the GC's hard limit is what makes it a limit.
-        startInfo.Environment["DOTNET_GCHeapHardLimit"] = "0x" + ((long)package.Manifest.HeapSizeMiB * 1024 * 1024).ToString("X", CultureInfo.InvariantCulture);
+        startInfo.Environment[EnclaveEnvironment.HeapLimitVariable] = EnclaveEnvironment.HeapLimitValue(package.Manifest.HeapSizeMiB);
         startInfo.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         startInfo.Environment["DOTNET_NOLOGO"] = "1";
 

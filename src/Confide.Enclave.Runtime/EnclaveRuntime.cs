@@ -20,6 +20,8 @@ public static class EnclaveRuntime
     {
         options ??= new EnclaveRuntimeOptions();
         EnclavePackage package = EnclavePackage.Open(options.PackageDirectory);
+        EnvironmentGuard.Enforce(package.Manifest);
+        RefuseSimulationOnRealTee(options.Tee);
         ITee tee = await options.Tee.CreateAsync(() => new TeeIdentity(
             TeeKind.Simulation,
             package.Identity.MrEnclave,
@@ -39,6 +41,19 @@ public static class EnclaveRuntime
         // The token has done its job; enclave code has no business with it.
         Environment.SetEnvironmentVariable(TokenVariable, null);
         return new EnclaveContext(package, tee, channel, options.Calls);
+    }
+
+    /// <summary>
+    /// The back-end is named by the (untrusted) host. On a machine with a real TEE, a host that asks
+    /// for simulation would get the enclave to seal with keys it can read, so that is refused.
+    /// </summary>
+    private static void RefuseSimulationOnRealTee(TeeOptions tee)
+    {
+        if (tee.Backend == TeeBackend.Simulation && new TeeOptions { GramineRoot = tee.GramineRoot, Tsm = tee.Tsm }.Resolve() != TeeBackend.Simulation)
+        {
+            throw new TeeException(TeeError.InvalidRequest,
+                "The host asked for the simulation TEE on a machine with a real one (Gramine's /dev/attestation or configfs-tsm); the enclave refuses to run unprotected there.");
+        }
     }
 
     private static async Task<NetworkStream> ConnectAsync(string socketPath, string? tokenHex, CancellationToken cancellationToken)

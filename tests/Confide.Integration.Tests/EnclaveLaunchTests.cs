@@ -93,4 +93,40 @@ public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
         await using EnclaveHost enclave = await EnclaveHost.LaunchAsync(fixture.CreatePackage(), fixture.Options(null, "--app", "7"), Ct);
         Assert.Equal(7, await enclave.WaitForExitAsync(Ct));
     }
+
+    [Fact]
+    public async Task The_enclave_runs_from_a_private_verified_copy_of_its_package()
+    {
+        string package = fixture.CreatePackage();
+        await using EnclaveHost<ITestEnclave> enclave = await fixture.LaunchAsync(package);
+
+        Assert.NotEqual(Path.GetFullPath(package), enclave.Package.Directory);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(enclave.Package.Directory)!));
+        // Changing the original now cannot reach the running enclave's files.
+        await File.AppendAllTextAsync(Path.Combine(package, "Confide.Tee.dll"), "x", Ct);
+        Assert.Equal(5, await enclave.Calls.AddAsync(2, 3));
+        EnclavePackage.Open(enclave.Package.Directory);
+    }
+
+    [Fact]
+    public async Task An_enclave_started_with_a_startup_hook_refuses_to_run_even_without_enclave_host()
+    {
+        string package = fixture.CreatePackage();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(Path.Combine(package, "Confide.TestEnclave.dll"));
+        start.ArgumentList.Add("--app");
+        start.ArgumentList.Add("0");
+        start.Environment["CONFIDE_TEE"] = "simulation";
+        start.Environment["CONFIDE_SIMULATION_DIR"] = fixture.StateDirectory;
+        start.Environment["LD_BIND_NOW"] = "1";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        Task<string> error = process.StandardError.ReadToEndAsync(Ct);
+        await process.StandardOutput.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains("refuses to start", await error, StringComparison.Ordinal);
+        Assert.Contains("LD_BIND_NOW", await error, StringComparison.Ordinal);
+    }
 }

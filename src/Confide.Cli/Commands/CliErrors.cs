@@ -18,7 +18,7 @@ internal static class CliErrors
         {
             return await action();
         }
-        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException)
+        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException)
         {
             Console.Error.WriteLine($"confide: {ex.Message}");
             return Failure;

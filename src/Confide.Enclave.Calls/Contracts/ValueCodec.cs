@@ -169,8 +169,10 @@ internal abstract class ValueCodec
                 return JsonSerializer.Deserialize(content, type, JsonOptions)
                     ?? (type.IsValueType ? throw Malformed($"null for {type.Name}") : null);
             }
-            catch (Exception ex) when (ex is JsonException or NotSupportedException or InvalidOperationException or ArgumentException)
+            catch (Exception ex) when (ex is not (EnclaveCallException or OutOfMemoryException))
             {
+                // Whatever a type's constructor or converter throws on hostile input is the
+                // sender's malformed message, not this side's failure.
                 throw Malformed($"cannot decode {type.Name}: {ex.Message}");
             }
         }

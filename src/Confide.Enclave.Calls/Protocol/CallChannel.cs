@@ -27,6 +27,7 @@ internal sealed class CallChannel : IAsyncDisposable
     private readonly CancellationTokenSource _shutdown = new();
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextCallId;
+    private long _incomingBytes;
     private volatile string? _closeReason;
     private Task? _readLoop;
 
@@ -96,6 +97,12 @@ internal sealed class CallChannel : IAsyncDisposable
         ulong id = (ulong)Interlocked.Increment(ref _nextCallId);
         var pending = new PendingCall(method);
         _pending[id] = pending;
+
+        // Registered before sending: a caller stuck behind another large write, or a peer that
+        // does not read, is released by its token (a Cancel for a call never sent is ignored).
+        CancellationTokenRegistration registration = cancellationToken.CanBeCanceled
+            ? cancellationToken.UnsafeRegister(static (state, token) => ((CancelState)state!).Cancel(token), new CancelState(this, id))
+            : default;
         try
         {
             using (var frame = new PooledBufferWriter())
@@ -106,21 +113,22 @@ internal sealed class CallChannel : IAsyncDisposable
                     throw new EnclaveCallException(EnclaveCallError.MessageTooLarge, $"The arguments of {method.Name} are {frame.PayloadLength} bytes; the limit is {_options.MaxMessageSize}.");
                 }
 
-                await SendAsync(frame, FrameKind.Call, method.Ordinal, id).ConfigureAwait(false);
+                try
+                {
+                    await SendAsync(frame, FrameKind.Call, method.Ordinal, id, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+                {
+                    // Cancelled while waiting for its turn to write: never sent. The registration
+                    // has already cancelled the pending result awaited below.
+                }
             }
 
-            if (!cancellationToken.CanBeCanceled)
-            {
-                return await pending.Result.Task.ConfigureAwait(false);
-            }
-
-            await using (cancellationToken.UnsafeRegister(static (state, token) => ((CancelState)state!).Cancel(token), new CancelState(this, id)))
-            {
-                return await pending.Result.Task.ConfigureAwait(false);
-            }
+            return await pending.Result.Task.ConfigureAwait(false);
         }
         finally
         {
+            await registration.DisposeAsync().ConfigureAwait(false);
             _pending.TryRemove(id, out _);
         }
     }
@@ -176,8 +184,10 @@ internal sealed class CallChannel : IAsyncDisposable
         catch (OperationCanceledException) when (_shutdown.IsCancellationRequested)
         {
         }
-        catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
+        catch (Exception ex)
         {
+            // Whatever ends the loop (I/O failure, exhausted memory) closes the channel; the loop
+            // itself never faults, so nothing escapes as an unobserved or rethrown exception.
             reason = $"the channel to the {_peer} failed: {ex.Message}";
         }
         finally
@@ -250,20 +260,30 @@ internal sealed class CallChannel : IAsyncDisposable
             return;
         }
 
+        if (Interlocked.Add(ref _incomingBytes, payload.Length) > _options.MaxIncomingBytesInFlight)
+        {
+            Interlocked.Add(ref _incomingBytes, -payload.Length);
+            await SendErrorAsync(header.CallId, EnclaveCallError.TooManyConcurrentCalls, null, $"Running calls already hold more than {_options.MaxIncomingBytesInFlight} bytes of arguments.").ConfigureAwait(false);
+            return;
+        }
+
         object?[] args;
         try
         {
             args = MessageCodec.ReadArguments(payload.Span, method!);
         }
-        catch (EnclaveCallException ex)
+        catch (Exception ex) when (ex is not OutOfMemoryException)
         {
-            await SendErrorAsync(header.CallId, ex.Error, null, ex.Message).ConfigureAwait(false);
+            Interlocked.Add(ref _incomingBytes, -payload.Length);
+            EnclaveCallError error = ex is EnclaveCallException typed ? typed.Error : EnclaveCallError.MalformedMessage;
+            await SendErrorAsync(header.CallId, error, null, $"Malformed message: {ex.Message}").ConfigureAwait(false);
             return;
         }
 
         CancellationTokenSource? cancellation = method!.CancellationTokenIndex >= 0 ? CancellationTokenSource.CreateLinkedTokenSource(_shutdown.Token) : null;
         if (!_incoming.TryAdd(header.CallId, cancellation))
         {
+            Interlocked.Add(ref _incomingBytes, -payload.Length);
             cancellation?.Dispose();
             await SendErrorAsync(header.CallId, EnclaveCallError.MalformedMessage, null, $"Call id {header.CallId} is already in use.").ConfigureAwait(false);
             return;
@@ -276,11 +296,11 @@ internal sealed class CallChannel : IAsyncDisposable
 
         // User code runs on the thread pool, never on the reader: a handler that blocks must not
         // stop the results it may itself be waiting for.
-        var work = new IncomingCall(this, header.CallId, method, args, cancellation);
+        var work = new IncomingCall(this, header.CallId, method, args, cancellation, payload.Length);
         ThreadPool.UnsafeQueueUserWorkItem(static call => _ = SendBestEffortAsync(call.RunAsync), work, preferLocal: false);
     }
 
-    private async Task RunIncomingAsync(ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation)
+    private async Task RunIncomingAsync(ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation, int argumentBytes)
     {
         try
         {
@@ -316,6 +336,7 @@ internal sealed class CallChannel : IAsyncDisposable
         finally
         {
             _incoming.TryRemove(id, out _);
+            Interlocked.Add(ref _incomingBytes, -argumentBytes);
             cancellation?.Dispose();
         }
     }
@@ -365,15 +386,18 @@ internal sealed class CallChannel : IAsyncDisposable
     }
 
     /// <summary>Writes one frame. A failed write closes the channel; the caller sees ChannelClosed.</summary>
-    private async ValueTask SendAsync(PooledBufferWriter frame, FrameKind kind, ushort method, ulong id)
+    private async ValueTask SendAsync(PooledBufferWriter frame, FrameKind kind, ushort method, ulong id, CancellationToken cancellationToken = default)
     {
         new FrameHeader(frame.PayloadLength, kind, method, id).WriteTo(frame.Prefix);
         ReadOnlyMemory<byte> bytes = frame.WrittenMemory;
-        await _writeLock.WaitAsync().ConfigureAwait(false);
+
+        // Only waiting for the turn to write can be cancelled: a frame cut off half-way would
+        // leave the stream unframeable.
+        await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             ThrowIfClosed();
-            await _stream.WriteAsync(bytes).ConfigureAwait(false);
+            await _stream.WriteAsync(bytes, CancellationToken.None).ConfigureAwait(false);
         }
         catch (Exception ex) when (ex is IOException or ObjectDisposedException or System.Net.Sockets.SocketException)
         {
@@ -434,8 +458,8 @@ internal sealed class CallChannel : IAsyncDisposable
         public TaskCompletionSource<object?> Result { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private sealed class IncomingCall(CallChannel channel, ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation)
+    private sealed class IncomingCall(CallChannel channel, ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation, int argumentBytes)
     {
-        public Task RunAsync() => channel.RunIncomingAsync(id, method, args, cancellation);
+        public Task RunAsync() => channel.RunIncomingAsync(id, method, args, cancellation, argumentBytes);
     }
 }

@@ -70,9 +70,9 @@ internal static class Handshake
             await stream.ReadExactlyAsync(payload, cancellationToken).ConfigureAwait(false);
             return payload;
         }
-        catch (EndOfStreamException ex)
+        catch (Exception ex) when (ex is EndOfStreamException or IOException or ObjectDisposedException)
         {
-            throw new EnclaveCallException(EnclaveCallError.ChannelClosed, $"The channel closed before the {kind} frame.", inner: ex);
+            throw new EnclaveCallException(EnclaveCallError.ChannelClosed, $"The channel closed before the {kind} frame: {ex.Message}", inner: ex);
         }
     }
 }

@@ -74,9 +74,10 @@ internal static partial class ManifestReader
                 throw new EnclaveManifestException(ManifestFields.Environment, $"'{variable}' is not a valid environment variable name.");
             }
 
-            if (variable.StartsWith("CONFIDE_", StringComparison.Ordinal))
+            if (EnclaveEnvironment.IsReserved(variable))
             {
-                throw new EnclaveManifestException(ManifestFields.Environment, $"'{variable}': CONFIDE_* variables are reserved for the runtime.");
+                throw new EnclaveManifestException(ManifestFields.Environment,
+                    $"'{variable}' cannot be allow-listed: CONFIDE_* belongs to the runtime, and DOTNET_*, COMPlus_*, CORECLR_* and LD_* would let the host change how the enclave's code is loaded.");
             }
         }
 

@@ -1,7 +1,10 @@
 using System.Buffers.Binary;
+using System.Diagnostics.CodeAnalysis;
+using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using Confide.Enclave.Manifest;
+using Microsoft.Win32.SafeHandles;
 
 namespace Confide.Enclave.Measurement;
 
@@ -16,7 +19,7 @@ namespace Confide.Enclave.Measurement;
 /// signed SIGSTRUCT, so a new SVN of the same code keeps its MRENCLAVE. Debug and heap size are
 /// measured, as Open Enclave measures its enclave configuration.
 /// </remarks>
-public static class EnclaveMeasurement
+public static partial class EnclaveMeasurement
 {
     /// <summary>Domain separator and version of the canonical encoding.</summary>
     public static ReadOnlySpan<byte> Magic => "CONFIDE-MRENCLAVE-V1"u8;
@@ -62,12 +65,37 @@ public static class EnclaveMeasurement
         return hash.GetHashAndReset();
     }
 
-    /// <summary>Hashes one file's content with SHA-256, streaming.</summary>
-    public static byte[] HashFile(string fullPath)
+    /// <summary>
+    /// Hashes one file's content with SHA-256, streaming; false when the path is not a regular
+    /// file. The file is opened non-blocking and checked through the same handle it is read from,
+    /// so a FIFO or device planted in a package is refused instead of hanging the measurement.
+    /// </summary>
+    public static bool TryHashRegularFile(string fullPath, [NotNullWhen(true)] out byte[]? sha256)
     {
-        using FileStream stream = new(fullPath, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1 << 16);
-        return SHA256.HashData(stream);
+        sha256 = null;
+        int descriptor = OpenReadOnlyNonBlocking(fullPath, ReadOnly | NonBlocking | CloseOnExec);
+        if (descriptor < 0)
+        {
+            throw new IOException($"Cannot open '{fullPath}': error {Marshal.GetLastPInvokeError()}.");
+        }
+
+        using var handle = new SafeFileHandle(descriptor, ownsHandle: true);
+        using var stream = new FileStream(handle, FileAccess.Read, bufferSize: 1 << 16);
+        if (!stream.CanSeek)
+        {
+            return false; // pipes, sockets and character devices cannot seek; regular files can
+        }
+
+        sha256 = SHA256.HashData(stream);
+        return true;
     }
+
+    private const int ReadOnly = 0;
+    private const int NonBlocking = 0x800;   // O_NONBLOCK, the same on x86-64 and arm64 Linux
+    private const int CloseOnExec = 0x80000; // O_CLOEXEC
+
+    [LibraryImport("libc", EntryPoint = "open", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int OpenReadOnlyNonBlocking(string path, int flags);
 
     /// <summary>Orders paths by their UTF-8 bytes, the order the encoding uses.</summary>
     public static int CompareUtf8(string? a, string? b)

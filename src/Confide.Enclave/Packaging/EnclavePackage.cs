@@ -113,7 +113,14 @@ public sealed class EnclavePackage
         {
             if (matcher.Match(path).HasMatches)
             {
-                files.Add(new MeasuredFile(path, EnclaveMeasurement.HashFile(Path.Combine(root, path))));
+                if (EnclaveMeasurement.TryHashRegularFile(Path.Combine(root, path), out byte[]? hash))
+                {
+                    files.Add(new MeasuredFile(path, hash));
+                }
+                else
+                {
+                    problems.Add(NotRegular(path));
+                }
             }
             else
             {
@@ -155,8 +162,11 @@ public sealed class EnclavePackage
                 continue;
             }
 
-            byte[] actual = EnclaveMeasurement.HashFile(Path.Combine(root, file.Path));
-            if (!CryptographicOperations.FixedTimeEquals(actual, file.Sha256))
+            if (!EnclaveMeasurement.TryHashRegularFile(Path.Combine(root, file.Path), out byte[]? actual))
+            {
+                problems.Add(NotRegular(file.Path));
+            }
+            else if (!CryptographicOperations.FixedTimeEquals(actual, file.Sha256))
             {
                 problems.Add(new PackageProblem(PackageProblemKind.ChangedFile, file.Path, $"measured file '{file.Path}' was changed (SHA-256 {Convert.ToHexStringLower(actual)}, signed {file.Sha256Hex})."));
             }
@@ -188,9 +198,9 @@ public sealed class EnclavePackage
                 {
                     pending.Push(subdirectory);
                 }
-                else if ((entry.Attributes & (FileAttributes.Device | FileAttributes.ReparsePoint)) != 0 || entry.UnixFileMode.HasFlag(UnixFileMode.SetUser))
+                else if (!IsValidPackagePath(path))
                 {
-                    problems.Add(new PackageProblem(PackageProblemKind.UnsupportedFile, path, $"'{path}' is not a regular file."));
+                    problems.Add(new PackageProblem(PackageProblemKind.UnsupportedFile, path, $"'{path}' has a name a package cannot hold (control characters or a backslash)."));
                 }
                 else if (!MetadataFiles.Contains(path))
                 {
@@ -200,6 +210,22 @@ public sealed class EnclavePackage
         }
 
         return result;
+    }
+
+    private static PackageProblem NotRegular(string path) =>
+        new(PackageProblemKind.UnsupportedFile, path, $"'{path}' is not a regular file (a FIFO, socket or device); packages hold regular files only.");
+
+    private static bool IsValidPackagePath(string path)
+    {
+        try
+        {
+            PackagePath.Validate(path);
+            return true;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
     }
 
     private static EnclaveManifest LoadManifest(string root)

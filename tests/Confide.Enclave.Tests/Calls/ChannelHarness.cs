@@ -25,9 +25,22 @@ public interface ICalculator
     Task ThrowAsync(string message);
 
     Task<int?> MaybeAsync(int? value);
+
+    /// <summary>Holds its argument bytes until the channel closes.</summary>
+    Task HoldAsync(byte[] data, CancellationToken cancellationToken);
+
+    Task<int> CheckAsync(Positive value);
 }
 
 public sealed record Point(int X, int Y);
+
+/// <summary>A type that validates in its constructor, with an exception type no decoder expects.</summary>
+public sealed class Positive
+{
+    public Positive(int value) => Value = value >= 0 ? value : throw new OverflowException("negative");
+
+    public int Value { get; }
+}
 
 public sealed class Calculator : ICalculator
 {
@@ -62,6 +75,10 @@ public sealed class Calculator : ICalculator
     public Task ThrowAsync(string message) => throw new ArgumentException(message);
 
     public Task<int?> MaybeAsync(int? value) => Task.FromResult(value is null ? (int?)null : value + 1);
+
+    public Task HoldAsync(byte[] data, CancellationToken cancellationToken) => Task.Delay(Timeout.Infinite, cancellationToken);
+
+    public Task<int> CheckAsync(Positive value) => Task.FromResult(value.Value);
 }
 
 /// <summary>

@@ -102,6 +102,35 @@ public sealed class MaliciousPeerTests
         await AssertErrorAsync(harness, 1, EnclaveCallError.Cancelled);
     }
 
+    [Fact]
+    public async Task Running_calls_may_not_hold_more_argument_bytes_than_the_budget()
+    {
+        var options = new EnclaveCallOptions { MaxMessageSize = 4096, MaxIncomingBytesInFlight = 8192 };
+        await using ChannelHarness harness = await ChannelHarness.CreateAsync(options);
+        // A call that returns gives its bytes back; calls that keep running hold theirs.
+        await harness.SendRawAsync(FrameKind.Call, ChannelHarness.Ordinal("EchoAsync"), 1, ChannelHarness.Arguments(new byte[4000]));
+        var (kind, _, _) = await harness.ReadRawAsync();
+        Assert.Equal(FrameKind.Result, kind);
+
+        for (ulong id = 10; id < 13; id++)
+        {
+            await harness.SendRawAsync(FrameKind.Call, ChannelHarness.Ordinal("HoldAsync"), id, ChannelHarness.Arguments(new byte[3000]));
+        }
+
+        await AssertErrorAsync(harness, 12, EnclaveCallError.TooManyConcurrentCalls);
+    }
+
+    [Fact]
+    public async Task A_type_whose_constructor_throws_on_hostile_input_is_a_malformed_message()
+    {
+        await using ChannelHarness harness = await ChannelHarness.CreateAsync();
+        byte[] args = ChannelHarness.Arguments("{\"Value\": -1}"u8.ToArray());
+
+        await harness.SendRawAsync(FrameKind.Call, ChannelHarness.Ordinal("CheckAsync"), 1, args);
+        await AssertErrorAsync(harness, 1, EnclaveCallError.MalformedMessage);
+        await AssertStillServesAsync(harness, 2);
+    }
+
     [Theory]
     [InlineData(0)]     // kind 0
     [InlineData(200)]   // kind out of range
@@ -174,9 +203,9 @@ public sealed class MaliciousPeerTests
             byte[] payload = new byte[random.Next(0, 64)];
             random.NextBytes(payload);
             ushort method = (ushort)random.Next(0, methods);
-            if (method == ChannelHarness.Ordinal("WaitAsync"))
+            if (method == ChannelHarness.Ordinal("WaitAsync") || method == ChannelHarness.Ordinal("HoldAsync"))
             {
-                continue; // a valid WaitAsync may legitimately wait
+                continue; // a valid call to these legitimately waits
             }
 
             await harness.SendRawAsync(FrameKind.Call, method, id, payload);

@@ -52,6 +52,9 @@ public sealed class ManifestTests
     [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"A\", \"A\"]", "env")]
     [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"1A\"]", "env")]
     [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"CONFIDE_CHANNEL\"]", "env")]
+    [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"DOTNET_STARTUP_HOOKS\"]", "env")]
+    [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"LD_PRELOAD\"]", "env")]
+    [InlineData("\"env\": [\"A\", \"B_2\"]", "\"env\": [\"COMPlus_EnableDiagnostics\"]", "env")]
     [InlineData("\"debug\": true", "\"debug\": true, \"heapSize\": 5", "heapSize")]
     public void A_bad_field_is_named_in_the_error(string original, string replacement, string field)
     {

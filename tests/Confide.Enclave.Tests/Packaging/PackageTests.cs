@@ -124,6 +124,25 @@ public sealed class PackageTests : IClassFixture<SigningKeyFixture>
     }
 
     [Fact]
+    public void A_fifo_in_place_of_a_measured_file_is_refused_instead_of_hanging()
+    {
+        string package = CreatePackage();
+        EnclavePackage.Sign(package, _key);
+        string lib = Path.Combine(package, "Lib.dll");
+        File.Delete(lib);
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", lib))
+        {
+            mkfifo.WaitForExit();
+            Assert.Equal(0, mkfifo.ExitCode);
+        }
+
+        var opened = Assert.Throws<EnclavePackageException>(() => EnclavePackage.Open(package));
+        Assert.Contains(opened.Problems, p => p is { Kind: PackageProblemKind.UnsupportedFile, Path: "Lib.dll" });
+        var signed = Assert.Throws<EnclavePackageException>(() => EnclavePackage.Sign(package, _key));
+        Assert.Contains(signed.Problems, p => p is { Kind: PackageProblemKind.UnsupportedFile, Path: "Lib.dll" });
+    }
+
+    [Fact]
     public void Editing_the_file_list_or_manifest_after_signing_breaks_the_measurement()
     {
         string package = CreatePackage();

@@ -1,0 +1,60 @@
+using System.Collections;
+using Confide.Enclave.Manifest;
+
+namespace Confide.Enclave.Runtime;
+
+/// <summary>
+/// The enclave's own check of the environment it was started with: it does not rely on the host
+/// having launched it through EnclaveHost. Variables that change how code is loaded are refused
+/// (the enclave will not run); any other variable the manifest does not allow is withheld from
+/// enclave code by removing it from the process environment.
+/// </summary>
+/// <remarks>
+/// Under simulation this is best effort: a startup hook or preloaded library has already run by
+/// the time managed code can look. A real TEE's loader (Gramine's measured manifest environment)
+/// is what makes the environment trustworthy.
+/// </remarks>
+internal static class EnvironmentGuard
+{
+    public static void Enforce(EnclaveManifest manifest)
+    {
+        var allowed = new HashSet<string>(manifest.Environment, StringComparer.Ordinal);
+        var refused = new List<string>();
+        foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
+        {
+            string name = (string)entry.Key;
+            string value = entry.Value as string ?? string.Empty;
+            if (allowed.Contains(name) || EnclaveEnvironment.RuntimeVariables.Contains(name) || EnclaveEnvironment.BenignRuntimeVariables.Contains(name))
+            {
+                continue;
+            }
+
+            if (name == EnclaveEnvironment.HeapLimitVariable)
+            {
+                if (!string.Equals(value, EnclaveEnvironment.HeapLimitValue(manifest.HeapSizeMiB), StringComparison.OrdinalIgnoreCase))
+                {
+                    refused.Add($"{name}={value} (the measured heapSizeMiB gives {EnclaveEnvironment.HeapLimitValue(manifest.HeapSizeMiB)})");
+                }
+
+                continue;
+            }
+
+            if (EnclaveEnvironment.IsLoaderVariable(name))
+            {
+                refused.Add(name);
+                continue;
+            }
+
+            Environment.SetEnvironmentVariable(name, null);
+        }
+
+        if (refused.Count > 0)
+        {
+            throw new EnclaveEnvironmentException(
+                $"The enclave refuses to start: its environment sets variables that change how code is loaded, which its manifest does not allow: {string.Join(", ", refused)}.");
+        }
+    }
+}
+
+/// <summary>The enclave was started with an environment it must not run under.</summary>
+public sealed class EnclaveEnvironmentException(string message) : Exception(message);
