@@ -133,6 +133,12 @@ public class EnclaveHost : IAsyncDisposable
         if (_serveTask is not null)
         {
             await _serveTask.ConfigureAwait(false);
+
+            // The enclave may have announced itself while this method was running.
+            if (_channel is not null)
+            {
+                await _channel.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         _process.Dispose();
@@ -151,6 +157,12 @@ public class EnclaveHost : IAsyncDisposable
         try
         {
             await Handshake.ReadReadyAsync(stream, CancellationToken.None).ConfigureAwait(false);
+            if (Volatile.Read(ref _disposed) != 0)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+                return;
+            }
+
             OpenChannel(stream, options);
         }
         catch (Exception ex) when (ex is EnclaveCallException or IOException or ObjectDisposedException)

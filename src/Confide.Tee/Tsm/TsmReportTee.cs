@@ -127,8 +127,9 @@ public sealed class TsmReportTee : ITee
                 {
                     Directory.Delete(entry);
                 }
-                catch (IOException)
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
                 {
+                    // configfs removes the entry's files with it; a plain directory may refuse.
                 }
             }
 
