@@ -7,5 +7,6 @@ root.Subcommands.Add(PackageCommands.Sign());
 root.Subcommands.Add(PackageCommands.UniqueId());
 root.Subcommands.Add(PackageCommands.SignerId());
 root.Subcommands.Add(RunCommand.Create());
+root.Subcommands.Add(QuoteCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -24,6 +25,9 @@ public sealed class QuoteVerifier
     private readonly QuoteVerifierOptions _options;
     private readonly byte[][] _trustedRootHashes;
     private readonly byte[][] _simulationRootHashes;
+    private readonly ConcurrentDictionary<string, VerifiedPckChain> _pckChains = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, VerifiedCollateral> _collateral = new(StringComparer.Ordinal);
+    private const int MaxCacheEntries = 4096;
 
     public QuoteVerifier(QuoteVerifierOptions? options = null)
     {
@@ -103,28 +107,13 @@ public sealed class QuoteVerifier
         }
 
         // 2. PCK chain: leaf → PCK CA → a trusted root (Intel's, or a simulation root if allowed).
-        X509Certificate2[] pckChain = PemChain(quote.PckCertificateChainPem, "PCK certificate chain in the quote", 3);
-        bool simulated = CheckRoot(pckChain[^1], policy);
         var window = new ValidityWindow();
-        VerifyChain(pckChain, "PCK certificate chain", window);
-        X509Certificate2 pck = pckChain[0];
-        if (!pck.GetNameInfo(X509NameType.SimpleName, forIssuer: false).Contains(PckCertificateName, StringComparison.Ordinal))
-        {
-            throw Fail(VerificationError.InvalidCertificateChain, $"The PCK certificate's subject '{pck.Subject}' is not an SGX PCK Certificate.");
-        }
-
-        SgxPckExtensions platform;
-        try
-        {
-            platform = SgxPckExtensions.FromCertificate(pck);
-        }
-        catch (QuoteFormatException ex)
-        {
-            throw Fail(VerificationError.InvalidCertificateChain, $"The PCK certificate's SGX extension is invalid: {ex.Message}", ex);
-        }
+        VerifiedPckChain pckChain = VerifyPckChain(quote.PckCertificateChainPem, policy, window);
+        bool simulated = CheckRoot(pckChain.Root, policy);
+        SgxPckExtensions platform = pckChain.Extensions;
 
         // 3. The quoting enclave's report, signed by the PCK key, binds the attestation key.
-        using (ECDsa pckKey = SignedCertificate.PublicKey(pck))
+        using (ECDsa pckKey = ECDsa.Create(pckChain.PublicKey))
         {
             if (!pckKey.VerifyData(quote.QeReportRaw, quote.QeReportSignature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
             {
@@ -148,8 +137,8 @@ public sealed class QuoteVerifier
             throw Fail(VerificationError.MissingCollateral, "The quote's signatures and PCK chain verify, but no collateral (TCB info, QE identity, CRLs) was given: its TCB status is unknown.");
         }
 
-        VerifiedCollateral verified = VerifyCollateral(collateral, pckChain, policy, window);
-        if (verified.PckCrl.Revokes(pck))
+        VerifiedCollateral verified = VerifyCollateral(collateral, pckChain.Certificates, policy, window);
+        if (verified.PckCrl.Revokes(pckChain.Certificates[0]))
         {
             throw Fail(VerificationError.CertificateRevoked, "The PCK certificate is revoked.");
         }
@@ -224,9 +213,98 @@ public sealed class QuoteVerifier
         throw Fail(VerificationError.InvalidQuoteSignature, "The quote is not signed by its attestation key (the header or report body was altered).");
     }
 
-    private sealed record VerifiedCollateral(TcbInfo TcbInfo, QeIdentity QeIdentity, RevocationList PckCrl);
+    private sealed record VerifiedCollateral(TcbInfo TcbInfo, QeIdentity QeIdentity, RevocationList PckCrl, IReadOnlyList<ValidityWindow.Item> Windows);
+
+    private sealed record VerifiedPckChain(X509Certificate2[] Certificates, SgxPckExtensions Extensions, ECParameters PublicKey, IReadOnlyList<ValidityWindow.Item> Windows)
+    {
+        public X509Certificate2 Root => Certificates[^1];
+    }
+
+    /// <summary>Parses and checks the PCK chain and extension, once per distinct chain when caching.</summary>
+    private VerifiedPckChain VerifyPckChain(string pem, VerificationPolicy policy, ValidityWindow window)
+    {
+        string key = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(pem)));
+        if (!_options.CacheVerifiedCollateral || !_pckChains.TryGetValue(key, out VerifiedPckChain? chain))
+        {
+            X509Certificate2[] certificates = PemChain(pem, "PCK certificate chain in the quote", 3);
+            CheckRoot(certificates[^1], policy);
+            var own = new ValidityWindow();
+            VerifyChain(certificates, "PCK certificate chain", own);
+            X509Certificate2 pck = certificates[0];
+            if (!pck.GetNameInfo(X509NameType.SimpleName, forIssuer: false).Contains(PckCertificateName, StringComparison.Ordinal))
+            {
+                throw Fail(VerificationError.InvalidCertificateChain, $"The PCK certificate's subject '{pck.Subject}' is not an SGX PCK Certificate.");
+            }
+
+            SgxPckExtensions extensions;
+            try
+            {
+                extensions = SgxPckExtensions.FromCertificate(pck);
+            }
+            catch (QuoteFormatException ex)
+            {
+                throw Fail(VerificationError.InvalidCertificateChain, $"The PCK certificate's SGX extension is invalid: {ex.Message}", ex);
+            }
+
+            using ECDsa publicKey = SignedCertificate.PublicKey(pck);
+            chain = new VerifiedPckChain(certificates, extensions, publicKey.ExportParameters(includePrivateParameters: false), own.Items);
+            Remember(_pckChains, key, chain);
+        }
+
+        window.IncludeAll(chain.Windows);
+        return chain;
+    }
 
     private VerifiedCollateral VerifyCollateral(QuoteCollateral collateral, X509Certificate2[] pckChain, VerificationPolicy policy, ValidityWindow window)
+    {
+        string key = CollateralKey(collateral, pckChain);
+        if (!_options.CacheVerifiedCollateral || !_collateral.TryGetValue(key, out VerifiedCollateral? verified))
+        {
+            var own = new ValidityWindow();
+            verified = VerifyCollateralUncached(collateral, pckChain, policy, own) with { Windows = own.Items };
+            Remember(_collateral, key, verified);
+        }
+        else
+        {
+            // The roots of the cached chains still have to be acceptable under this call's policy.
+            CheckRoot(pckChain[^1], policy);
+        }
+
+        window.IncludeAll(verified.Windows);
+        return verified;
+    }
+
+    private void Remember<T>(ConcurrentDictionary<string, T> cache, string key, T value)
+    {
+        if (!_options.CacheVerifiedCollateral)
+        {
+            return;
+        }
+
+        if (cache.Count >= MaxCacheEntries)
+        {
+            cache.Clear();
+        }
+
+        cache[key] = value;
+    }
+
+    private static string CollateralKey(QuoteCollateral collateral, X509Certificate2[] pckChain)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (string part in new[] { collateral.PckCrlIssuerChain, collateral.RootCaCrl, collateral.PckCrl, collateral.TcbInfoIssuerChain, collateral.TcbInfo, collateral.TcbInfoSignature, collateral.QeIdentityIssuerChain, collateral.QeIdentity, collateral.QeIdentitySignature })
+        {
+            byte[] bytes = Encoding.UTF8.GetBytes(part ?? string.Empty);
+            hash.AppendData(BitConverter.GetBytes(bytes.Length));
+            hash.AppendData(bytes);
+        }
+
+        hash.AppendData(pckChain[1].RawData);
+        hash.AppendData(pckChain[0].IssuerName.RawData);
+        return Convert.ToHexString(hash.GetHashAndReset());
+    }
+
+    private VerifiedCollateral VerifyCollateralUncached(QuoteCollateral collateral, X509Certificate2[] pckChain, VerificationPolicy policy, ValidityWindow window)
     {
         X509Certificate2 root = pckChain[^1];
         X509Certificate2 pckCa = pckChain[1];
@@ -278,7 +356,7 @@ public sealed class QuoteVerifier
         QeIdentity qeIdentity = QeIdentity.Parse(collateral.QeIdentity);
         window.Include(tcbInfo.IssueDate, tcbInfo.NextUpdate, "TCB info");
         window.Include(qeIdentity.IssueDate, qeIdentity.NextUpdate, "QE identity");
-        return new VerifiedCollateral(tcbInfo, qeIdentity, pckCrl);
+        return new VerifiedCollateral(tcbInfo, qeIdentity, pckCrl, []);
     }
 
     private static (TcbStatus, string[]) MatchQeIdentity(Quote quote, QeIdentity identity)
@@ -560,15 +638,29 @@ public sealed class QuoteVerifier
     /// <summary>The intersection [From, Until) of every collateral item's validity, and the check against a time.</summary>
     private sealed class ValidityWindow
     {
+        private readonly List<Item> _items = [];
         private string _latestStart = "";
         private string _earliestEnd = "";
+
+        public readonly record struct Item(DateTimeOffset From, DateTimeOffset Until, string Name);
 
         public DateTimeOffset From { get; private set; } = DateTimeOffset.MinValue;
 
         public DateTimeOffset Until { get; private set; } = DateTimeOffset.MaxValue;
 
+        public IReadOnlyList<Item> Items => _items.ToArray();
+
+        public void IncludeAll(IEnumerable<Item> items)
+        {
+            foreach (Item item in items)
+            {
+                Include(item.From, item.Until, item.Name);
+            }
+        }
+
         public void Include(DateTimeOffset from, DateTimeOffset until, string name)
         {
+            _items.Add(new Item(from, until, name));
             if (from > From)
             {
                 From = from;
