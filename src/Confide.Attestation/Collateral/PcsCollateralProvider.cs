@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Net;
 using System.Text;
 using System.Text.Json;
 using Confide.Attestation.Quotes;
@@ -170,6 +169,9 @@ public sealed class PcsCollateralProvider : ICollateralProvider, IDisposable
                 // Detached from the caller's token, so one caller giving up does not fail the others;
                 // the fetch is bounded by the request timeout.
                 task = slot.Task = Task.Run(async () => (Piece)await fetch(), CancellationToken.None);
+
+                // If every waiter has given up, nobody awaits a failure: observe it here.
+                _ = task.ContinueWith(static t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
             }
         }
 
@@ -382,7 +384,7 @@ public sealed class PcsCollateralProvider : ICollateralProvider, IDisposable
         string json;
         try
         {
-            json = CollateralFormat.StrictUtf8.GetString(signed.Span);
+            json = JsonSerializer.Serialize(JsonDocument.Parse(signed).RootElement);
         }
         catch (DecoderFallbackException ex)
         {

@@ -27,6 +27,7 @@ public sealed class QuoteVerifier
     private readonly byte[][] _simulationRootHashes;
     private readonly ConcurrentDictionary<string, VerifiedPckChain> _pckChains = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, VerifiedCollateral> _collateral = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, EcdsaKeyPool> _attestationKeys = new(StringComparer.Ordinal);
     private const int MaxCacheEntries = 4096;
 
     public QuoteVerifier(QuoteVerifierOptions? options = null)
@@ -113,12 +114,9 @@ public sealed class QuoteVerifier
         SgxPckExtensions platform = pckChain.Extensions;
 
         // 3. The quoting enclave's report, signed by the PCK key, binds the attestation key.
-        using (ECDsa pckKey = ECDsa.Create(pckChain.PublicKey))
+        if (!pckChain.PublicKey.Verify(quote.QeReportRaw, quote.QeReportSignature))
         {
-            if (!pckKey.VerifyData(quote.QeReportRaw, quote.QeReportSignature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
-            {
-                throw Fail(VerificationError.InvalidQeReportSignature, "The QE report is not signed by the PCK certificate's key.");
-            }
+            throw Fail(VerificationError.InvalidQeReportSignature, "The QE report is not signed by the PCK certificate's key.");
         }
 
         byte[] expectedBinding = new byte[64];
@@ -129,7 +127,7 @@ public sealed class QuoteVerifier
         }
 
         // 4. The quote itself, signed by the attestation key over header ‖ [descriptor] ‖ body.
-        VerifyQuoteSignature(quote);
+        VerifyQuoteSignature(quote, AttestationKey(quote.AttestationKey));
 
         // 5. Collateral: signatures, chains, CRLs, windows.
         if (collateral is null)
@@ -191,16 +189,28 @@ public sealed class QuoteVerifier
         return refusal is null ? result : result with { Verified = false, Error = error, ErrorMessage = refusal };
     }
 
-    private static void VerifyQuoteSignature(Quote quote)
+    private EcdsaKeyPool AttestationKey(byte[] point)
+    {
+        if (!_options.CacheVerifiedCollateral)
+        {
+            return EcdsaKeyPool.FromRawPoint(point);
+        }
+
+        string key = Convert.ToHexString(point);
+        if (!_attestationKeys.TryGetValue(key, out EcdsaKeyPool? pool))
+        {
+            pool = EcdsaKeyPool.FromRawPoint(point);
+            Remember(_attestationKeys, key, pool);
+        }
+
+        return pool;
+    }
+
+    private static void VerifyQuoteSignature(Quote quote, EcdsaKeyPool attestationKey)
     {
         try
         {
-            using ECDsa attestationKey = ECDsa.Create(new ECParameters
-            {
-                Curve = ECCurve.NamedCurves.nistP256,
-                Q = new ECPoint { X = quote.AttestationKey[..32], Y = quote.AttestationKey[32..] },
-            });
-            if (attestationKey.VerifyData(quote.SignedRegion.Span, quote.Signature, HashAlgorithmName.SHA256, DSASignatureFormat.IeeeP1363FixedFieldConcatenation))
+            if (attestationKey.Verify(quote.SignedRegion.Span, quote.Signature))
             {
                 return;
             }
@@ -215,7 +225,7 @@ public sealed class QuoteVerifier
 
     private sealed record VerifiedCollateral(TcbInfo TcbInfo, QeIdentity QeIdentity, RevocationList PckCrl, IReadOnlyList<ValidityWindow.Item> Windows);
 
-    private sealed record VerifiedPckChain(X509Certificate2[] Certificates, SgxPckExtensions Extensions, ECParameters PublicKey, IReadOnlyList<ValidityWindow.Item> Windows)
+    private sealed record VerifiedPckChain(X509Certificate2[] Certificates, SgxPckExtensions Extensions, EcdsaKeyPool PublicKey, IReadOnlyList<ValidityWindow.Item> Windows)
     {
         public X509Certificate2 Root => Certificates[^1];
     }
@@ -247,7 +257,7 @@ public sealed class QuoteVerifier
             }
 
             using ECDsa publicKey = SignedCertificate.PublicKey(pck);
-            chain = new VerifiedPckChain(certificates, extensions, publicKey.ExportParameters(includePrivateParameters: false), own.Items);
+            chain = new VerifiedPckChain(certificates, extensions, new EcdsaKeyPool(publicKey.ExportParameters(includePrivateParameters: false)), own.Items);
             Remember(_pckChains, key, chain);
         }
 
@@ -549,7 +559,7 @@ public sealed class QuoteVerifier
                 throw Fail(VerificationError.InvalidCertificateChain, $"In the {name}, '{certificate.Subject}' is not issued by '{issuer.Subject}'.");
             }
 
-            if (i > 0 && certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is not { CertificateAuthority: true })
+            if (i > 0 && !SignedCertificate.IsCertificateAuthority(certificate))
             {
                 throw Fail(VerificationError.InvalidCertificateChain, $"In the {name}, '{certificate.Subject}' issues certificates but is not a CA.");
             }

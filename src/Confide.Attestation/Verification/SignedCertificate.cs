@@ -38,6 +38,34 @@ internal static class SignedCertificate
         }
     }
 
-    public static ECDsa PublicKey(X509Certificate2 certificate) =>
-        certificate.GetECDsaPublicKey() ?? throw new QuoteVerificationException(VerificationError.InvalidCertificateChain, $"'{certificate.Subject}' has no ECDSA key.");
+    /// <summary>True when the certificate's basic constraints say it is a CA; false when they are absent or cannot be decoded.</summary>
+    public static bool IsCertificateAuthority(X509Certificate2 certificate)
+    {
+        try
+        {
+            return certificate.Extensions.OfType<X509BasicConstraintsExtension>().FirstOrDefault() is { CertificateAuthority: true };
+        }
+        catch (CryptographicException)
+        {
+            // Decoded lazily: a corrupted extension of a not yet verified issuer surfaces here.
+            return false;
+        }
+    }
+
+    public static ECDsa PublicKey(X509Certificate2 certificate)
+    {
+        ECDsa? key;
+        try
+        {
+            key = certificate.GetECDsaPublicKey();
+        }
+        catch (CryptographicException ex)
+        {
+            // A key that is not a valid point (or not a valid encoding) is read from an issuer
+            // before that issuer's own signature is checked: it is hostile input, not a crash.
+            throw new QuoteVerificationException(VerificationError.InvalidCertificateChain, $"'{certificate.Subject}' has an ECDSA key that cannot be decoded: {ex.Message}", ex);
+        }
+
+        return key ?? throw new QuoteVerificationException(VerificationError.InvalidCertificateChain, $"'{certificate.Subject}' has no ECDSA key.");
+    }
 }
