@@ -111,7 +111,27 @@ public sealed class PcsCollateralProvider : ICollateralProvider, IDisposable
         Task<SignedPiece> tcbInfo = GetPieceAsync($"tcb/{teePath}/{fmspcHex}", () => FetchSignedAsync(tcbUri, "tcbInfo", TcbInfoChainHeaders, tee, fmspc), cancellationToken);
         Task<SignedPiece> qeIdentity = GetPieceAsync($"qe/{teePath}", () => FetchSignedAsync(qeUri, "enclaveIdentity", QeIdentityChainHeaders, tee, fmspc: null), cancellationToken);
 
-        await Task.WhenAll(rootCrl, pckCrl, tcbInfo, qeIdentity);
+        Task[] pieces = [rootCrl, pckCrl, tcbInfo, qeIdentity];
+        try
+        {
+            await Task.WhenAll(pieces);
+        }
+        catch (CollateralException)
+        {
+            // Report every failed piece, in a fixed order, rather than whichever failed first.
+            CollateralException[] failures = pieces
+                .Where(piece => piece.IsFaulted)
+                .SelectMany(piece => piece.Exception!.InnerExceptions)
+                .OfType<CollateralException>()
+                .ToArray();
+            if (failures.Length > 1)
+            {
+                throw new CollateralException(string.Join(" ", failures.Select(f => f.Message)), failures[0]);
+            }
+
+            throw;
+        }
+
         CrlPiece root = await rootCrl, pck = await pckCrl;
         SignedPiece tcb = await tcbInfo, qe = await qeIdentity;
         return new QuoteCollateral
@@ -384,7 +404,7 @@ public sealed class PcsCollateralProvider : ICollateralProvider, IDisposable
         string json;
         try
         {
-            json = JsonSerializer.Serialize(JsonDocument.Parse(signed).RootElement);
+            json = CollateralFormat.StrictUtf8.GetString(signed.Span);
         }
         catch (DecoderFallbackException ex)
         {

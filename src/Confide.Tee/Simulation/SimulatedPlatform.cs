@@ -139,6 +139,28 @@ public sealed class SimulatedPlatform : IDisposable
         }
     }
 
+    /// <summary>Signs collateral text (TCB info, QE identity) as the platform's TCB signing key does: raw r‖s, hex.</summary>
+    internal string SignAsTcbSigner(string text)
+    {
+        using ECDsa key = SimulatedPki.ImportKey(_state.TcbSigningKey);
+        return Convert.ToHexStringLower(key.SignData(System.Text.Encoding.UTF8.GetBytes(text), HashAlgorithmName.SHA256));
+    }
+
+    /// <summary>A PCK CRL of this platform's PCK CA that revokes <paramref name="serials"/>, as hex DER.</summary>
+    internal string IssuePckCrl(IEnumerable<byte[]> serials)
+    {
+        using ECDsa caKey = SimulatedPki.ImportKey(_state.PckCaKey);
+        using X509Certificate2 ca = PckCaCertificate.CopyWithPrivateKey(caKey);
+        var builder = new CertificateRevocationListBuilder();
+        DateTimeOffset now = _time.GetUtcNow();
+        foreach (byte[] serial in serials)
+        {
+            builder.AddEntry(serial, now.AddHours(-1));
+        }
+
+        return Convert.ToHexStringLower(builder.Build(ca, SimulatedPki.NewCrlNumber(now), now + SimulatedCollateral.Validity, HashAlgorithmName.SHA256, thisUpdate: now.AddHours(-1)));
+    }
+
     public void Dispose()
     {
         AttestationKey.Dispose();
