@@ -50,6 +50,6 @@ public sealed record QuoteCollateral
 
     public string ToJson() => JsonSerializer.Serialize(this, Options);
 
-    public static QuoteCollateral FromJson(string json) =>
-        JsonSerializer.Deserialize<QuoteCollateral>(json) ?? throw new JsonException("The collateral JSON is null.");
+    /// <summary>Parses and validates collateral JSON; a missing or malformed field is a <see cref="CollateralException"/> naming it.</summary>
+    public static QuoteCollateral FromJson(string json) => CollateralJson.Parse(json);
 }

@@ -71,7 +71,7 @@ internal static class QuoteCommands
             if (result.GetValue(allowSimulation))
             {
                 using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
-                options.SimulationRoots.Add(platform.RootCertificate);
+                options.SimulationRoots.Add(System.Security.Cryptography.X509Certificates.X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
             }
 
             VerificationPolicy policy = (result.GetValue(anyStatus) ? VerificationPolicy.AnyNonRevokedTcb : VerificationPolicy.Default) with
