@@ -333,6 +333,19 @@ public sealed class QuoteVerifier
             VerifyChain(chain, name, window);
         }
 
+        if (!crlChain[0].RawData.AsSpan().SequenceEqual(pckCa.RawData))
+        {
+            throw Fail(VerificationError.InvalidCertificateChain, $"The PCK CRL issuer chain starts with '{crlChain[0].Subject}', not the quote's PCK CA '{pckCa.Subject}'.");
+        }
+
+        foreach ((X509Certificate2 signer, string name) in new[] { (tcbChain[0], "TCB info"), (qeChain[0], "QE identity") })
+        {
+            if (!signer.GetNameInfo(X509NameType.SimpleName, forIssuer: false).Contains("TCB Signing", StringComparison.Ordinal))
+            {
+                throw Fail(VerificationError.InvalidCertificateChain, $"The {name} is signed by '{signer.Subject}', which is not a TCB Signing certificate.");
+            }
+        }
+
         RevocationList rootCrl = RevocationList.Parse(Hex(collateral.RootCaCrl, "root CA CRL"), "root CA CRL");
         RevocationList pckCrl = RevocationList.Parse(Hex(collateral.PckCrl, "PCK CRL"), "PCK CRL");
         if (!rootCrl.IsSignedBy(root))
