@@ -65,21 +65,25 @@ public sealed class AttestationTokenSigner : IDisposable
         return _handler.CreateToken(descriptor);
     }
 
-    /// <summary>This key as a JWK for <c>/certs</c>: kid, kty, x5c (and the RSA parameters).</summary>
-    public JsonObject ToJwk()
+    /// <summary>This key as Azure Attestation publishes it in <c>/certs</c>: exactly x5c (base64 DER), kid and kty.</summary>
+    public JsonObject ToJwk() => new()
     {
-        RSAParameters parameters = _key.ExportParameters(includePrivateParameters: false);
-        return new JsonObject
+        ["x5c"] = new JsonArray(Convert.ToBase64String(Certificate.RawData)),
+        ["kid"] = KeyId,
+        ["kty"] = "RSA",
+    };
+
+    /// <summary>An unsigned token (<c>alg: none</c>), what Azure Attestation returns for a draft policy.</summary>
+    public string CreateUnsignedToken(IDictionary<string, object> claims, DateTimeOffset now) =>
+        _handler.CreateToken(new SecurityTokenDescriptor
         {
-            ["kid"] = KeyId,
-            ["kty"] = "RSA",
-            ["use"] = "sig",
-            ["alg"] = "RS256",
-            ["n"] = Base64UrlEncoder.Encode(parameters.Modulus),
-            ["e"] = Base64UrlEncoder.Encode(parameters.Exponent),
-            ["x5c"] = new JsonArray(Convert.ToBase64String(Certificate.RawData)),
-        };
-    }
+            Issuer = Issuer,
+            IssuedAt = now.UtcDateTime,
+            NotBefore = now.UtcDateTime,
+            Expires = (now + TokenLifetime).UtcDateTime,
+            Claims = new Dictionary<string, object>(claims, StringComparer.Ordinal),
+            TokenType = "JWT",
+        });
 
     public void Dispose()
     {

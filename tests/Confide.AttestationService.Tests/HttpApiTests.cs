@@ -1,0 +1,167 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Confide.Attestation.Collateral;
+using Confide.Attestation.Quotes;
+using Confide.Attestation.Verification;
+using Confide.Tee;
+using Confide.Tee.Simulation;
+using Microsoft.IdentityModel.JsonWebTokens;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Confide.AttestationService.Tests;
+
+/// <summary>The Azure Attestation REST surface over HTTPS on loopback.</summary>
+public sealed class HttpApiTests : IAsyncDisposable
+{
+    private static readonly byte[] RuntimeBytes = [1, 2, 3, 4, 5, 6];
+    private readonly DirectoryInfo _state = Directory.CreateTempSubdirectory("confide-http-tests-");
+    private readonly SimulatedPlatform _platform;
+
+    public HttpApiTests() => _platform = SimulatedPlatform.OpenOrCreate(Path.Combine(_state.FullName, "sim"));
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_real_sgx_quote_with_its_collateral_at_its_time_gets_a_token_that_validates_with_certs()
+    {
+        var options = new AttestationServiceOptions
+        {
+            Collateral = new FileCollateralProvider(Path.Combine(DcapVectors.Directory, "sgx_v3_automata.collateral.json")),
+            Verifier = new QuoteVerifierOptions { TimeProvider = new FixedTime(DateTimeOffset.FromUnixTimeSeconds(1755236700)) },
+        };
+        await using ServiceHost service = await ServiceHost.StartAsync(options);
+        byte[] quote = DcapVectors.Quote("sgx_v3_automata");
+
+        using HttpResponseMessage response = await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", new { quote = Base64UrlEncoder.Encode(quote), nonce = "abc" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        string token = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString()!;
+
+        using HttpResponseMessage certs = await service.Client.GetAsync("/certs", Ct);
+        Assert.True(certs.IsSuccessStatusCode, await certs.Content.ReadAsStringAsync(Ct));
+        JsonElement jwks = await certs.Content.ReadFromJsonAsync<JsonElement>(Ct);
+        JsonElement key = jwks.GetProperty("keys")[0];
+        Assert.Equal("RSA", key.GetProperty("kty").GetString());
+        using X509Certificate2 signing = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(key.GetProperty("x5c")[0].GetString()!));
+        TokenValidationResult validation = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
+        {
+            ValidIssuer = ServiceHost.Issuer,
+            ValidateAudience = false,
+            ValidateLifetime = false, // the service's clock is pinned to the vector's time
+            IssuerSigningKey = new X509SecurityKey(signing) { KeyId = key.GetProperty("kid").GetString() },
+        });
+        Assert.True(validation.IsValid, validation.Exception?.Message);
+        Assert.Equal("a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd", validation.Claims["x-ms-sgx-mrenclave"]);
+        Assert.Equal("abc", validation.Claims["nonce"]);
+        Assert.Equal("sgx", validation.Claims["tee"]);
+
+        JsonElement openId = await service.Client.GetFromJsonAsync<JsonElement>("/.well-known/openid-configuration", Ct);
+        Assert.Equal(ServiceHost.Issuer + "/certs", openId.GetProperty("jwks_uri").GetString());
+        Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/certs/", Ct)).StatusCode);
+    }
+
+    [Fact]
+    public async Task Simulated_evidence_with_bound_runtime_data_gets_a_token_only_when_simulation_is_allowed()
+    {
+        byte[] quote = await SimulatedQuoteAsync(SHA256.HashData(RuntimeBytes));
+        var body = new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = Base64UrlEncoder.Encode(RuntimeBytes), dataType = "Binary" } };
+
+        await using (ServiceHost allowed = await ServiceHost.StartAsync(Options(allowSimulation: true)))
+        {
+            using HttpResponseMessage response = await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", body, Ct);
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            var jwt = new JsonWebToken((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString());
+            Assert.Equal("AQIDBAUG", jwt.GetPayloadValue<string>("x-ms-sgx-ehd"));
+            Assert.Equal("RS256", jwt.Alg);
+            Assert.Equal(ServiceHost.Issuer + "/certs", jwt.GetHeaderValue<string>("jku"));
+
+            var wrongData = new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = Base64UrlEncoder.Encode([9, 9, 9]), dataType = "Binary" } };
+            await AssertErrorAsync(await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", wrongData, Ct), "InvalidParameter", "SuppliedRuntimeDataDigest");
+
+            var draft = new { quote = Base64UrlEncoder.Encode(quote), draftPolicyForAttestation = "version= 1.0; authorizationrules { => permit(); };" };
+            using HttpResponseMessage draftResponse = await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", draft, Ct);
+            Assert.Equal(HttpStatusCode.OK, draftResponse.StatusCode);
+            Assert.Equal("none", new JsonWebToken((await draftResponse.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString()).Alg);
+
+            byte[] report = [.. OpenEnclaveHeader(quote.Length), .. quote];
+            using HttpResponseMessage oe = await allowed.Client.PostAsJsonAsync("/attest/OpenEnclave?api-version=2022-08-01", new { report = Base64UrlEncoder.Encode(report) }, Ct);
+            Assert.Equal(HttpStatusCode.OK, oe.StatusCode);
+            await AssertErrorAsync(await allowed.Client.PostAsJsonAsync("/attest/OpenEnclave?api-version=2022-08-01", new { report = Base64UrlEncoder.Encode(quote) }, Ct), "InvalidParameter", "Open Enclave");
+        }
+
+        await using ServiceHost strict = await ServiceHost.StartAsync(Options(allowSimulation: false));
+        await AssertErrorAsync(await strict.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", body, Ct), "InvalidQuote", "SimulationNotAllowed");
+    }
+
+    [Fact]
+    public async Task Bad_requests_get_maa_errors_never_a_500_or_a_token()
+    {
+        await using ServiceHost service = await ServiceHost.StartAsync(Options(allowSimulation: true));
+        byte[] quote = await SimulatedQuoteAsync(new byte[32]);
+
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave", new { quote = "x" }, Ct), "InvalidApiVersion", "required");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2019-01-01", new { quote = "x" }, Ct), "InvalidApiVersion", "not supported");
+        await AssertErrorAsync(await service.Client.PostAsync("/attest/SgxEnclave?api-version=2020-10-01", new StringContent("{not json"), Ct), "InvalidParameter", "not valid JSON");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = "@@@" }, Ct), "InvalidParameter", "base64url");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { }, Ct), "InvalidParameter", "'quote' is required");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(quote[..700]) }, Ct), "InvalidParameter", "MalformedQuote");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = "AQID", dataType = "Text" } }, Ct), "InvalidParameter", "dataType");
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(quote), nonce = new[] { 1 } }, Ct), "InvalidParameter", "nonce");
+
+        byte[] tampered = quote.ToArray();
+        tampered[120] ^= 1;
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(tampered) }, Ct), "InvalidQuote", "InvalidQuoteSignature");
+
+        string huge = new('A', 2 * 1024 * 1024);
+        using HttpResponseMessage tooLarge = await service.Client.PostAsync("/attest/SgxEnclave?api-version=2020-10-01", new StringContent($"{{\"quote\":\"{huge}\"}}"), Ct);
+        Assert.Equal(HttpStatusCode.RequestEntityTooLarge, tooLarge.StatusCode);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _platform.Dispose();
+        _state.Delete(recursive: true);
+        await Task.CompletedTask;
+    }
+
+    private AttestationServiceOptions Options(bool allowSimulation)
+    {
+        var verifier = new QuoteVerifierOptions();
+        verifier.SimulationRoots.Add(_platform.RootCertificate);
+        return new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(_platform), Verifier = verifier, AllowSimulation = allowSimulation };
+    }
+
+    private async Task<byte[]> SimulatedQuoteAsync(byte[] reportData)
+    {
+        using var tee = new SimulationTee(_platform, new TeeIdentity(TeeKind.Simulation, SHA256.HashData("e"u8), SHA256.HashData("s"u8), 1, 1, false));
+        return (await tee.GetEvidenceAsync(reportData, Ct)).Data;
+    }
+
+    private static byte[] OpenEnclaveHeader(int quoteLength)
+    {
+        byte[] header = new byte[16];
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header, 1);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(header.AsSpan(4), 2);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(8), (ulong)quoteLength);
+        return header;
+    }
+
+    private static async Task AssertErrorAsync(HttpResponseMessage response, string code, string messagePart)
+    {
+        using (response)
+        {
+            Assert.Equal(HttpStatusCode.BadRequest, response.StatusCode);
+            JsonElement error = (await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("error");
+            Assert.Equal(code, error.GetProperty("code").GetString());
+            Assert.Contains(messagePart, error.GetProperty("message").GetString(), StringComparison.Ordinal);
+            Assert.Equal(code, response.Headers.GetValues("x-ms-error-code").Single());
+        }
+    }
+
+    private sealed class FixedTime(DateTimeOffset now) : TimeProvider
+    {
+        public override DateTimeOffset GetUtcNow() => now;
+    }
+}
