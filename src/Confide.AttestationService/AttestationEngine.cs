@@ -1,4 +1,5 @@
 using Confide.Attestation.Collateral;
+using Confide.Attestation.Policy;
 using Confide.Attestation.Quotes;
 using Confide.Attestation.Verification;
 using Confide.AttestationService.Tokens;
@@ -19,12 +20,13 @@ public sealed record AttestOutcome(string? Token, string? ErrorCode, string? Err
 /// binding, apply the attestation policy, and issue the token.
 /// </summary>
 /// <remarks>
-/// Policies are Azure Attestation's default SGX policy for now: it permits every verified quote and
-/// issues the legacy claim names, which <see cref="SgxTokenClaims"/> adds. Custom policies come with
-/// the policy-language evaluator.
+/// The policy is Azure Attestation's default SGX policy, or the request's draft policy. Stored
+/// tenant policies (GET/PUT /policies) are not implemented yet.
 /// </remarks>
 public sealed class AttestationEngine(AttestationServiceOptions options, AttestationTokenSigner signer)
 {
+    private readonly AttestationPolicy _defaultSgxPolicy = AttestationPolicy.Parse(DefaultPolicies.SgxEnclave);
+
     private readonly QuoteVerifier _verifier = new(options.Verifier);
     private readonly VerificationPolicy _policy = VerificationPolicy.AnyNonRevokedTcb with { AllowSimulation = options.AllowSimulation };
 
@@ -62,6 +64,12 @@ public sealed class AttestationEngine(AttestationServiceOptions options, Attesta
             return AttestOutcome.Failed("InvalidQuote", $"Collateral could not be obtained: {ex.Message}");
         }
 
+        AttestationPolicy policy = _defaultSgxPolicy;
+        if (request.DraftPolicy is { } draft && !AttestationPolicy.TryParse(draft, out policy!, out PolicyParseException? syntax))
+        {
+            return AttestOutcome.Failed("InvalidPolicy", $"The draft policy is not valid: {syntax!.Message}");
+        }
+
         Dictionary<string, object> claims;
         try
         {
@@ -70,6 +78,26 @@ public sealed class AttestationEngine(AttestationServiceOptions options, Attesta
         catch (System.Text.Json.JsonException ex)
         {
             return AttestOutcome.Failed("InvalidParameter", $"Data of type JSON is not valid JSON: {ex.Message}");
+        }
+
+        PolicyEvaluationResult evaluation;
+        try
+        {
+            evaluation = policy.Evaluate(SgxTokenClaims.ToPolicyInput(claims));
+        }
+        catch (PolicyEvaluationException ex)
+        {
+            return AttestOutcome.Failed("PolicyEvaluationError", $"The attestation policy could not be evaluated: {ex.Message}");
+        }
+
+        if (!evaluation.Permitted)
+        {
+            return AttestOutcome.Failed("PolicyEvaluationError", "The attestation policy's authorization rules do not permit this evidence.");
+        }
+
+        foreach (PolicyClaim issued in evaluation.IssuedClaims)
+        {
+            claims[issued.Type] = issued.Value;
         }
 
         DateTimeOffset now = options.Verifier.TimeProvider.GetUtcNow();

@@ -55,7 +55,10 @@ public sealed class HttpApiTests : IAsyncDisposable
         Assert.True(validation.IsValid, validation.Exception?.Message);
         Assert.Equal("a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd", validation.Claims["x-ms-sgx-mrenclave"]);
         Assert.Equal("abc", validation.Claims["nonce"]);
+        // Issued by the default policy's issuance rules:
         Assert.Equal("sgx", validation.Claims["tee"]);
+        Assert.Equal("a4f45c39dac622cb1dd32ddb35a52ec92db41d0fa88a1c911c49e59c534f61cd", validation.Claims["sgx-mrenclave"]);
+        Assert.Equal(false, validation.Claims["is-debuggable"]);
 
         JsonElement openId = await service.Client.GetFromJsonAsync<JsonElement>("/.well-known/openid-configuration", Ct);
         Assert.Equal(ServiceHost.Issuer + "/certs", openId.GetProperty("jwks_uri").GetString());
@@ -84,6 +87,12 @@ public sealed class HttpApiTests : IAsyncDisposable
             using HttpResponseMessage draftResponse = await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", draft, Ct);
             Assert.Equal(HttpStatusCode.OK, draftResponse.StatusCode);
             Assert.Equal("none", new JsonWebToken((await draftResponse.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString()).Alg);
+
+            // A draft policy that denies debug=false enclaves refuses this one; a syntax error is reported with its position.
+            var deny = new { quote = Base64UrlEncoder.Encode(quote), draftPolicyForAttestation = "version= 1.0; authorizationrules { c:[type==\"x-ms-sgx-is-debuggable\", value==true] => permit(); };" };
+            await AssertErrorAsync(await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", deny, Ct), "PolicyEvaluationError", "do not permit");
+            var broken = new { quote = Base64UrlEncoder.Encode(quote), draftPolicyForAttestation = "version= 1.0; authorizationrules { => permit() };" };
+            await AssertErrorAsync(await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", broken, Ct), "InvalidPolicy", "Line 1, column");
 
             byte[] report = [.. OpenEnclaveHeader(quote.Length), .. quote];
             using HttpResponseMessage oe = await allowed.Client.PostAsJsonAsync("/attest/OpenEnclave?api-version=2022-08-01", new { report = Base64UrlEncoder.Encode(report) }, Ct);

@@ -45,9 +45,12 @@ public sealed class TokenTests : IDisposable
         Assert.Equal(Convert.ToHexStringLower(result.Quote.ReportData), claims["x-ms-sgx-report-data"]);
         Assert.Equal(128, ((string)claims["x-ms-sgx-report-data"]).Length);
         Assert.Equal("n-1", claims["nonce"]);
-        Assert.Equal(claims["x-ms-sgx-mrenclave"], claims["sgx-mrenclave"]);
-        Assert.Equal(4639, claims["product-id"]);
-        Assert.Equal("sgx", claims["tee"]);
+        Assert.False(claims.ContainsKey("sgx-mrenclave")); // legacy names come from the policy's issuance rules
+
+        var input = SgxTokenClaims.ToPolicyInput(claims);
+        Assert.Contains(input, c => c.Type == "x-ms-sgx-product-id" && Equals(c.Value, 4639L) && c.Issuer == "AttestationService");
+        Assert.Contains(input, c => c.Type == "$is-debuggable" && Equals(c.Value, false));
+        Assert.DoesNotContain(input, c => c.Type == "x-ms-sgx-collateral");
         var collateralHashes = (Dictionary<string, object>)claims["x-ms-sgx-collateral"];
         Assert.Equal(["qeidcertshash", "qeidcrlhash", "qeidhash", "quotehash", "tcbinfocertshash", "tcbinfocrlhash", "tcbinfohash"], collateralHashes.Keys.Order());
         Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(result.Quote.RawQuote)), collateralHashes["quotehash"]);

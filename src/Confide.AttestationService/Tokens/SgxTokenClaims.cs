@@ -8,9 +8,10 @@ using Microsoft.IdentityModel.Tokens;
 namespace Confide.AttestationService.Tokens;
 
 /// <summary>
-/// The claims an Azure Attestation token carries for a verified SGX quote (maa.md §2.2–2.3):
-/// the enclave's identity, its report data and runtime data, the policy hash, collateral hashes,
-/// the nonce, and the legacy names the default SGX policy still issues.
+/// The claims an Azure Attestation token carries for a verified SGX quote (maa.md §2.2–2.3): the
+/// enclave's identity, its report data and runtime data, the policy hash, collateral hashes and
+/// the nonce. They are also the policy's incoming claims (<see cref="ToPolicyInput"/>); what the
+/// policy issues (the default policy: the legacy names) is added to the token by the service.
 /// </summary>
 public static class SgxTokenClaims
 {
@@ -36,14 +37,6 @@ public static class SgxTokenClaims
             [MaaClaimNames.SgxSvn] = (int)body.IsvSvn,
             [MaaClaimNames.SgxReportData] = Convert.ToHexStringLower(body.ReportData),
             [MaaClaimNames.SgxCollateral] = CollateralHashes(result.Quote, collateral),
-
-            // The default SGX policy still issues these deprecated names (claim-sets.md).
-            [MaaClaimNames.LegacyIsDebuggable] = body.IsDebug,
-            [MaaClaimNames.LegacyMrEnclave] = mrEnclave,
-            [MaaClaimNames.LegacyMrSigner] = mrSigner,
-            [MaaClaimNames.LegacyProductId] = (int)body.IsvProdId,
-            [MaaClaimNames.LegacySvn] = (int)body.IsvSvn,
-            [MaaClaimNames.LegacyTee] = "sgx",
         };
 
         if (runtimeData is not null)
@@ -70,6 +63,44 @@ public static class SgxTokenClaims
 
         return claims;
     }
+
+    /// <summary>
+    /// The policy's incoming claims: every scalar claim, issued by "AttestationService", plus the
+    /// deprecated <c>$</c>-prefixed names older policies still use (maa.md §3.3).
+    /// </summary>
+    public static IReadOnlyList<Confide.Attestation.Policy.PolicyClaim> ToPolicyInput(IReadOnlyDictionary<string, object> claims)
+    {
+        var input = new List<Confide.Attestation.Policy.PolicyClaim>();
+        foreach ((string type, object value) in claims)
+        {
+            if (value is string or bool or int or long)
+            {
+                input.Add(new Confide.Attestation.Policy.PolicyClaim(type, value is int number ? (long)number : value));
+            }
+        }
+
+        foreach ((string legacy, string current) in LegacyIncomingNames)
+        {
+            if (claims.TryGetValue(current, out object? value) && value is string or bool or int or long)
+            {
+                input.Add(new Confide.Attestation.Policy.PolicyClaim(legacy, value is int number ? (long)number : value));
+            }
+        }
+
+        return input;
+    }
+
+    private static readonly (string Legacy, string Current)[] LegacyIncomingNames =
+    [
+        ("$is-debuggable", MaaClaimNames.SgxIsDebuggable),
+        ("$product-id", MaaClaimNames.SgxProductId),
+        ("$sgx-mrsigner", MaaClaimNames.SgxMrSigner),
+        ("$sgx-mrenclave", MaaClaimNames.SgxMrEnclave),
+        ("$svn", MaaClaimNames.SgxSvn),
+        ("$tee", MaaClaimNames.AttestationType),
+        ("$maa-ehd", MaaClaimNames.SgxEnclaveHeldData),
+        ("$aas-ehd", MaaClaimNames.SgxEnclaveHeldData),
+    ];
 
     /// <summary>
     /// <c>x-ms-sgx-collateral</c>: SHA-256 (hex) of what the verdict rests on: the quote, the TCB
