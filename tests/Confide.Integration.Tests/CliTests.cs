@@ -85,6 +85,8 @@ public sealed class CliTests(EnclaveFixture fixture)
         Assert.True(exit == 0, output + error);
         Assert.Contains("MRENCLAVE matches = True, MRSIGNER matches = True, simulated = True", output, StringComparison.Ordinal);
         Assert.Contains("report data = SHA-256(nonce): True", output, StringComparison.Ordinal);
+        Assert.Contains("(Azure Attestation API) verified it and issued an RS256 token", output, StringComparison.Ordinal);
+        Assert.Contains("nonce matches True", output, StringComparison.Ordinal);
         Assert.Contains("unsealed inside and matched: True", output, StringComparison.Ordinal);
         Assert.Contains("A tampered blob is refused", output, StringComparison.Ordinal);
         Assert.Contains("the host refuses to launch: measured file 'HelloEnclave.Contract.dll' was changed", output, StringComparison.Ordinal);

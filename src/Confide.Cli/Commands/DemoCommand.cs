@@ -1,4 +1,11 @@
 using System.CommandLine;
+using System.Net.Http.Json;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json;
+using Confide.Attestation.Verification;
+using Confide.AttestationService;
+using Confide.AttestationService.Hosting;
+using Confide.Tee.Simulation;
 using System.Diagnostics;
 using System.Security.Cryptography;
 using Confide.Attestation.Quotes;
@@ -66,6 +73,7 @@ internal static class DemoCommand
                 Step(6, $"Evidence for a fresh nonce: an SGX ECDSA quote v{quote.Version} of {evidence.Evidence.Length} bytes with {evidence.Collateral?.Length ?? 0} bytes of collateral.");
                 Detail($"report data = SHA-256(nonce): {bound}; quote MRENCLAVE matches: {Convert.ToHexStringLower(quote.SgxBody!.MrEnclave) == identity.MrEnclaveHex}");
                 Detail("It chains to this machine's simulation root CA, which no production policy trusts.");
+                await AttestAsync(evidence.Evidence, nonce, cancellationToken);
 
                 byte[] sealedSecret = await enclave.Calls.SealSecretAsync("correct horse battery staple", uniqueToThisBuild: false, cancellationToken);
                 bool opens = await enclave.Calls.CheckSecretAsync(sealedSecret, "correct horse battery staple", cancellationToken);
@@ -113,6 +121,46 @@ internal static class DemoCommand
             {
                 work.Delete(recursive: true);
             }
+        }
+    }
+
+    /// <summary>
+    /// Attests the evidence with an attestation service started for the demo (HTTPS on a free
+    /// loopback port, simulation allowed) and shows the token's main claims.
+    /// </summary>
+    private static async Task AttestAsync(byte[] quote, byte[] nonce, CancellationToken cancellationToken)
+    {
+        using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
+        var verifier = new QuoteVerifierOptions();
+        verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
+        var options = new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(platform), Verifier = verifier, AllowSimulation = true };
+        string data = Directory.CreateTempSubdirectory("confide-demo-attestation-").FullName;
+        try
+        {
+            await using AttestationServer server = await AttestationServer.StartAsync(new Uri("https://127.0.0.1:0"), data, options, cancellationToken);
+            using X509Certificate2 tls = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath, cancellationToken));
+            using var client = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(tls.GetCertHash()) },
+            })
+            { BaseAddress = new Uri(server.Issuer) };
+            var body = new { quote = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(quote), nonce = Convert.ToHexStringLower(nonce) };
+            using HttpResponseMessage response = await client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", body, cancellationToken);
+            string text = await response.Content.ReadAsStringAsync(cancellationToken);
+            if (!response.IsSuccessStatusCode)
+            {
+                Detail($"The attestation service refused the evidence: {text}");
+                return;
+            }
+
+            string token = JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
+            var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
+            Detail($"An attestation service at {server.Issuer} (Azure Attestation API) verified it and issued an {jwt.Alg} token, kid {jwt.Kid}:");
+            Detail($"  x-ms-sgx-mrenclave {jwt.GetPayloadValue<string>("x-ms-sgx-mrenclave")}, x-ms-sgx-product-id {jwt.GetPayloadValue<long>("x-ms-sgx-product-id")}, x-ms-sgx-is-debuggable {jwt.GetPayloadValue<bool>("x-ms-sgx-is-debuggable").ToString().ToLowerInvariant()}, nonce matches {jwt.GetPayloadValue<string>("nonce") == Convert.ToHexStringLower(nonce)}");
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
         }
     }
 
