@@ -28,7 +28,7 @@ public class QuoteVerificationBenchmarks
         string vectors = FindVectors();
         _quote = File.ReadAllBytes(Path.Combine(vectors, "sgx_v3_automata.quote.bin"));
         _collateral = QuoteCollateral.FromJson(File.ReadAllText(Path.Combine(vectors, "sgx_v3_automata.collateral.json")));
-        var at = new FixedTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1755236700));
+        var at = new PinnedTimeProvider(DateTimeOffset.FromUnixTimeSeconds(1755236700));
         _cached = new QuoteVerifier(new QuoteVerifierOptions { TimeProvider = at });
         _uncached = new QuoteVerifier(new QuoteVerifierOptions { TimeProvider = at, CacheVerifiedCollateral = false });
         _parsed = Quote.Parse(_quote);
@@ -68,10 +68,5 @@ public class QuoteVerificationBenchmarks
         }
 
         throw new InvalidOperationException("shared/testvectors/dcap was not found above the benchmark binaries.");
-    }
-
-    private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

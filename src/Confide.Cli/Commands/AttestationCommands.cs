@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using System.Security.Cryptography.X509Certificates;
 using Confide.Attestation.Collateral;
 using Confide.Attestation.Verification;
@@ -35,7 +34,7 @@ internal static class AttestationCommands
             var verifier = new QuoteVerifierOptions();
             if (result.GetValue(verificationTime) is { } time)
             {
-                verifier.TimeProvider = new PinnedClock(DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
+                verifier.TimeProvider = PinnedTimeProvider.Parse(time);
             }
 
             bool simulation = result.GetValue(allowSimulation);
@@ -63,10 +62,5 @@ internal static class AttestationCommands
             }
         }));
         return command;
-    }
-
-    private sealed class PinnedClock(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
     }
 }

@@ -65,7 +65,7 @@ internal static class QuoteCommands
             var options = new QuoteVerifierOptions();
             if (result.GetValue(at) is { } time)
             {
-                options.TimeProvider = new FixedTimeProvider(DateTimeOffset.Parse(time, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal));
+                options.TimeProvider = PinnedTimeProvider.Parse(time);
             }
 
             if (result.GetValue(allowSimulation))
@@ -208,9 +208,4 @@ internal static class QuoteCommands
         bool b => b ? "true" : "false",
         _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "-",
     };
-
-    private sealed class FixedTimeProvider(DateTimeOffset now) : TimeProvider
-    {
-        public override DateTimeOffset GetUtcNow() => now;
-    }
 }
