@@ -97,21 +97,6 @@ public sealed class QuoteCliTests(EnclaveFixture fixture)
         Assert.Contains("UntrustedRoot", refusedOutput, StringComparison.Ordinal);
     }
 
-    private async Task<(int Exit, string Output, string Error)> RunAsync(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(EnclaveFixture.CliDirectory, "confide.dll"));
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["CONFIDE_SIMULATION_DIR"] = fixture.StateDirectory;
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync(Ct);
-        Task<string> error = process.StandardError.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
-        return (process.ExitCode, await output, await error);
-    }
+    private Task<(int Exit, string Output, string Error)> RunAsync(params string[] arguments) =>
+        ConfideProcess.RunAsync(fixture.StateDirectory, arguments);
 }
