@@ -71,7 +71,9 @@ public sealed class MaliciousPeerTests
         await harness.HostStream.DisposeAsync(); // the host hangs up mid-frame
         await harness.Enclave.Completion.WaitAsync(TimeSpan.FromSeconds(10), TestContext.Current.CancellationToken);
 
-        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 64 * 1024 * 1024);
+        // Honouring the header would mean a 4 GiB buffer; the bound is loose because other test
+        // classes allocate in parallel in this process.
+        Assert.True(GC.GetTotalAllocatedBytes(precise: true) - before < 1024L * 1024 * 1024);
         Assert.True(harness.Enclave.IsClosed);
     }
 
