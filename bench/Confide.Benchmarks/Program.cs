@@ -8,5 +8,11 @@ if (args is ["echo-server", var socketPath])
     return 0;
 }
 
+if (args is ["attest-load"])
+{
+    await AttestationLoad.RunAsync();
+    return 0;
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
 return 0;
