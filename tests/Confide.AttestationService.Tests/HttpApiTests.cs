@@ -47,7 +47,7 @@ public sealed class HttpApiTests : IAsyncDisposable
         using X509Certificate2 signing = X509CertificateLoader.LoadCertificate(Convert.FromBase64String(key.GetProperty("x5c")[0].GetString()!));
         TokenValidationResult validation = await new JsonWebTokenHandler().ValidateTokenAsync(token, new TokenValidationParameters
         {
-            ValidIssuer = ServiceHost.Issuer,
+            ValidIssuer = service.Issuer,
             ValidateAudience = false,
             ValidateLifetime = false, // the service's clock is pinned to the vector's time
             IssuerSigningKey = new X509SecurityKey(signing) { KeyId = key.GetProperty("kid").GetString() },
@@ -61,7 +61,7 @@ public sealed class HttpApiTests : IAsyncDisposable
         Assert.Equal(false, validation.Claims["is-debuggable"]);
 
         JsonElement openId = await service.Client.GetFromJsonAsync<JsonElement>("/.well-known/openid-configuration", Ct);
-        Assert.Equal(ServiceHost.Issuer + "/certs", openId.GetProperty("jwks_uri").GetString());
+        Assert.Equal(service.Issuer + "/certs", openId.GetProperty("jwks_uri").GetString());
         Assert.Equal(HttpStatusCode.OK, (await service.Client.GetAsync("/certs/", Ct)).StatusCode);
     }
 
@@ -78,7 +78,7 @@ public sealed class HttpApiTests : IAsyncDisposable
             var jwt = new JsonWebToken((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString());
             Assert.Equal("AQIDBAUG", jwt.GetPayloadValue<string>("x-ms-sgx-ehd"));
             Assert.Equal("RS256", jwt.Alg);
-            Assert.Equal(ServiceHost.Issuer + "/certs", jwt.GetHeaderValue<string>("jku"));
+            Assert.Equal(allowed.Issuer + "/certs", jwt.GetHeaderValue<string>("jku"));
 
             var wrongData = new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = Base64UrlEncoder.Encode([9, 9, 9]), dataType = "Binary" } };
             await AssertErrorAsync(await allowed.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", wrongData, Ct), "InvalidParameter", "SuppliedRuntimeDataDigest");

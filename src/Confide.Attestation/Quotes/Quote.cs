@@ -153,21 +153,8 @@ public sealed class Quote
         return new Quote(quote, 0);
     }
 
-    public static bool TryParse(ReadOnlySpan<byte> quote, out Quote? result, out QuoteFormatException? error)
-    {
-        try
-        {
-            result = Parse(quote);
-            error = null;
-            return true;
-        }
-        catch (QuoteFormatException e)
-        {
-            result = null;
-            error = e;
-            return false;
-        }
-    }
+    public static bool TryParse(ReadOnlySpan<byte> quote, out Quote? result, out QuoteFormatException? error) =>
+        TryDecode(Parse, quote, out result, out error);
 
     /// <summary>
     /// Decodes either a raw quote or Open Enclave remote-report evidence (a 16-byte
@@ -187,11 +174,16 @@ public sealed class Quote
         return new Quote(quote, OpenEnclaveReport.HeaderSize);
     }
 
-    public static bool TryParseEvidence(ReadOnlySpan<byte> evidence, out Quote? result, out QuoteFormatException? error)
+    public static bool TryParseEvidence(ReadOnlySpan<byte> evidence, out Quote? result, out QuoteFormatException? error) =>
+        TryDecode(ParseEvidence, evidence, out result, out error);
+
+    private delegate Quote Decoder(ReadOnlySpan<byte> input);
+
+    private static bool TryDecode(Decoder decode, ReadOnlySpan<byte> input, out Quote? result, out QuoteFormatException? error)
     {
         try
         {
-            result = ParseEvidence(evidence);
+            result = decode(input);
             error = null;
             return true;
         }
