@@ -119,6 +119,11 @@ public sealed class HttpApiTests : IAsyncDisposable
         await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = "AQID", dataType = "Text" } }, Ct), "InvalidParameter", "dataType");
         await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(quote), nonce = new[] { 1 } }, Ct), "InvalidParameter", "nonce");
 
+        // dataType JSON whose data is bound into the quote but is not JSON.
+        byte[] notJson = "not json"u8.ToArray();
+        byte[] boundQuote = await SimulatedQuoteAsync(SHA256.HashData(notJson));
+        await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(boundQuote), runtimeData = new { data = Base64UrlEncoder.Encode(notJson), dataType = "JSON" } }, Ct), "InvalidParameter", "not valid JSON");
+
         byte[] tampered = quote.ToArray();
         tampered[120] ^= 1;
         await AssertErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01", new { quote = Base64UrlEncoder.Encode(tampered) }, Ct), "InvalidQuote", "InvalidQuoteSignature");
