@@ -16,7 +16,9 @@ namespace Confide.Attestation.Policy;
 /// <c>id.value</c> (etc.) to a claim named earlier in the same rule. <c>==</c>/<c>!=</c> apply to
 /// every type; <c>&lt; &lt;= &gt; &gt;=</c> only to <c>value</c> against an integer (rejected at
 /// parse time otherwise). Conditions combine with <c>&amp;&amp;</c> (MAA grammar, maa.md §3.2),
-/// <c>!</c> (MAA 1.2 negated conditions, §3.1; accepted in every version), and, as an extension
+/// <c>!</c> (MAA 1.2 negated conditions, §3.1; accepted in every version), <c>exists([...])</c>
+/// (true when some claim matches, binding nothing, as in the claim-rule language MAA's derives
+/// from), and, as an extension
 /// not in the MAA docs, <c>||</c> and parentheses. Actions per section:
 /// configurationrules: <c>issueproperty</c>; authorizationrules: <c>permit()</c>, <c>deny()</c>,
 /// <c>add</c>, <c>issueproperty</c>; issuancerules: <c>issue</c>, <c>add</c>, <c>issueproperty</c>.

@@ -176,6 +176,12 @@ internal sealed class PolicyEvaluator
                     yield return binding;
                 }
                 break;
+            case PolicyExistsCondition exists:
+                if (Solve(exists.Operand, binding, claims).Any())
+                {
+                    yield return binding;
+                }
+                break;
         }
     }
 

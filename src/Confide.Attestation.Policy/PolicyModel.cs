@@ -91,6 +91,10 @@ public sealed record PolicyOrCondition(PolicyCondition Left, PolicyCondition Rig
 public sealed record PolicyNotCondition(PolicyCondition Operand, PolicyPosition Position)
     : PolicyCondition(Position);
 
+/// <summary><c>exists([type=="x"])</c>: true when at least one claim matches; binds nothing.</summary>
+public sealed record PolicyExistsCondition(PolicyClaimCondition Operand, PolicyPosition Position)
+    : PolicyCondition(Position);
+
 /// <summary>
 /// A rule action. <see cref="ClaimIdentifier"/> is set for <c>issue(claim=c)</c>/<c>add(claim=c)</c>;
 /// otherwise <see cref="ClaimType"/> and <see cref="Value"/> are set for add/issue/issueproperty.

@@ -8,7 +8,7 @@ namespace Confide.Attestation.Policy;
 /// rule        := [ or ] "=>" action ";"
 /// or          := and ( "||" and )*
 /// and         := unary ( "&amp;&amp;" unary )*
-/// unary       := "!" unary | "(" or ")" | claimcond
+/// unary       := "!" unary | "(" or ")" | "exists" "(" claimcond ")" | claimcond
 /// claimcond   := [ IDENT ":" ] "[" propcond ( "," propcond )* "]"
 /// propcond    := ("type"|"value"|"issuer"|"valueType") ("=="|"!="|"&lt;"|"&lt;="|"&gt;"|"&gt;=") operand
 /// operand     := STRING | INTEGER | "true" | "false" | IDENT "." property
@@ -32,6 +32,9 @@ internal sealed class PolicyParser
     public PolicyParser(List<Token> tokens) => _tokens = tokens;
 
     private Token Current => _tokens[_index];
+
+    // The token list always ends with EndOfInput, so looking past it stays there.
+    private Token Peek(int offset) => _tokens[Math.Min(_index + offset, _tokens.Count - 1)];
 
     public AttestationPolicy ParsePolicy()
     {
@@ -172,6 +175,15 @@ internal sealed class PolicyParser
                     PolicyCondition inner = ParseOr();
                     Expect(TokenKind.RightParen, "')' to close '('");
                     return inner;
+                case TokenKind.Identifier when t.Text.Equals("exists", StringComparison.OrdinalIgnoreCase) && Peek(1).Kind == TokenKind.LeftParen:
+                    _index += 2;
+                    PolicyClaimCondition tested = ParseClaimCondition();
+                    if (tested.Identifier is not null)
+                    {
+                        throw Error(t, $"exists(...) only tests for a claim; it cannot name it ('{tested.Identifier}:').");
+                    }
+                    Expect(TokenKind.RightParen, "')' to close 'exists('");
+                    return new PolicyExistsCondition(tested, t.Position);
                 default:
                     return ParseClaimCondition();
             }

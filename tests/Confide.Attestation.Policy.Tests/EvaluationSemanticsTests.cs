@@ -14,6 +14,24 @@ public class EvaluationSemanticsTests
     }
 
     [Fact]
+    public void ExistsTestsForAClaimWithoutBindingIt()
+    {
+        var svn = new PolicyClaim("x-ms-sgx-svn", 3L);
+        Assert.True(Eval("exists([type==\"x-ms-sgx-svn\", value>=2]) => permit();", "", svn).Permitted);
+        Assert.False(Eval("exists([type==\"x-ms-sgx-svn\", value>=4]) => permit();", "", svn).Permitted);
+        Assert.True(Eval("!EXISTS([type==\"x-ms-sgx-is-debuggable\"]) => permit();", "", svn).Permitted);
+        Assert.False(Eval("!exists([type==\"x-ms-sgx-svn\"]) => permit();", "", svn).Permitted);
+
+        // "exists" is still usable as an identifier name.
+        PolicyEvaluationResult named = Eval("=> permit();", "exists:[type==\"x-ms-sgx-svn\"] => issue(claim=exists);", svn);
+        Assert.Equal(3L, Assert.Single(named.IssuedClaims).Value);
+
+        PolicyParseException error = Assert.Throws<PolicyParseException>(() => AttestationPolicy.Parse("version=1.0; authorizationrules { exists(c:[type==\"a\"]) => permit(); };"));
+        Assert.Contains("cannot name it", error.Message);
+        Assert.Equal(1, error.Line);
+    }
+
+    [Fact]
     public void NoRulesOrNoMatchingPermitDenies()
     {
         Assert.False(Eval("", "").Permitted);
