@@ -1,7 +1,8 @@
+using System.Text.Json;
 using Confide.Attestation.Collateral;
 using Confide.Attestation.Policy;
-using Confide.Attestation.Quotes;
 using Confide.Attestation.Verification;
+using Confide.AttestationService.Policies;
 using Confide.AttestationService.Tokens;
 
 namespace Confide.AttestationService;
@@ -17,67 +18,86 @@ public sealed record AttestOutcome(string? Token, string? ErrorCode, string? Err
 
 /// <summary>
 /// The service's core, independent of HTTP: verify the evidence (DCAP), check the runtime-data
-/// binding, apply the attestation policy, and issue the token.
+/// binding, apply the tenant's policy for the attestation type (or the request's draft policy),
+/// and issue the token.
 /// </summary>
-/// <remarks>
-/// The policy is Azure Attestation's default SGX policy, or the request's draft policy. Stored
-/// tenant policies (GET/PUT /policies) are not implemented yet.
-/// </remarks>
-public sealed class AttestationEngine(AttestationServiceOptions options, AttestationTokenSigner signer)
+public sealed class AttestationEngine
 {
-    private readonly AttestationPolicy _defaultSgxPolicy = AttestationPolicy.Parse(DefaultPolicies.SgxEnclave);
+    private readonly AttestationServiceOptions _options;
+    private readonly AttestationTokenSigner _signer;
+    private readonly QuoteVerifier _verifier;
+    private readonly VerificationPolicy _verification;
 
-    private readonly QuoteVerifier _verifier = new(options.Verifier);
-    private readonly VerificationPolicy _policy = VerificationPolicy.AnyNonRevokedTcb with { AllowSimulation = options.AllowSimulation };
-
-    public string Issuer => signer.Issuer;
-
-    /// <summary>The policy currently in force for SGX enclaves.</summary>
-    public string SgxPolicy { get; } = DefaultPolicies.SgxEnclave;
-
-    public async Task<AttestOutcome> AttestSgxAsync(AttestRequest request, CancellationToken cancellationToken)
+    public AttestationEngine(AttestationServiceOptions options, AttestationTokenSigner signer, PolicyStore? policies = null)
     {
-        QuoteVerificationResult result = await _verifier.VerifyAsync(request.Evidence, options.Collateral, _policy, cancellationToken).ConfigureAwait(false);
+        _options = options;
+        _signer = signer;
+        Policies = policies ?? new PolicyStore(directory: null);
+        _verifier = new QuoteVerifier(options.Verifier);
+
+        // Any TCB level that is not revoked gets a token; the level is in the claims for policies to judge.
+        _verification = VerificationPolicy.AnyNonRevokedTcb with { AllowSimulation = options.AllowSimulation };
+    }
+
+    public string Issuer => _signer.Issuer;
+
+    public PolicyStore Policies { get; }
+
+    /// <summary>Attests SGX evidence (<c>/attest/SgxEnclave</c>; <c>/attest/OpenEnclave</c> after its header is removed).</summary>
+    public Task<AttestOutcome> AttestSgxAsync(AttestRequest request, CancellationToken cancellationToken) =>
+        AttestAsync(AttestationType.SgxEnclave, request, cancellationToken);
+
+    public async Task<AttestOutcome> AttestAsync(AttestationType type, AttestRequest request, CancellationToken cancellationToken)
+    {
+        QuoteVerificationResult result = await _verifier.VerifyAsync(request.Evidence, _options.Collateral, _verification, cancellationToken).ConfigureAwait(false);
         if (!result.Verified)
         {
             return AttestOutcome.Failed(ErrorCode(result.Error), $"Attestation failed: {result.Error}: {result.ErrorMessage}");
         }
 
-        if (result.Quote!.SgxBody is null)
+        bool tdx = type == AttestationType.TdxVm;
+        if (tdx && result.Quote!.TdBody is null)
+        {
+            return AttestOutcome.Failed("InvalidParameter", "The evidence is an SGX quote; use /attest/SgxEnclave.");
+        }
+
+        if (!tdx && result.Quote!.SgxBody is null)
         {
             return AttestOutcome.Failed("InvalidParameter", "The evidence is a TDX quote; use /attest/TdxVm.");
         }
 
-        if (request.RuntimeData is { } runtime && !runtime.IsBoundTo(result.Quote.ReportData))
+        if (request.RuntimeData is { } runtime && !runtime.IsBoundTo(result.Quote!.ReportData))
         {
             return AttestOutcome.Failed("InvalidParameter", "SuppliedRuntimeDataDigest does not match RuntimeData Digest in quote: SHA-256 of runtimeData.data must be the first 32 bytes of the report data.");
         }
 
-        QuoteCollateral collateral;
-        try
-        {
-            QuoteVerifier.TryDescribe(result.Quote, out CollateralRequest? collateralRequest);
-            collateral = await options.Collateral.GetCollateralAsync(collateralRequest!, cancellationToken).ConfigureAwait(false);
-        }
-        catch (CollateralException ex)
-        {
-            return AttestOutcome.Failed("InvalidQuote", $"Collateral could not be obtained: {ex.Message}");
-        }
-
-        AttestationPolicy policy = _defaultSgxPolicy;
+        StoredPolicy stored = Policies.Get(type);
+        AttestationPolicy policy = stored.Policy;
         if (request.DraftPolicy is { } draft && !AttestationPolicy.TryParse(draft, out policy!, out PolicyParseException? syntax))
         {
             return AttestOutcome.Failed("InvalidPolicy", $"The draft policy is not valid: {syntax!.Message}");
         }
 
+        string policyText = request.DraftPolicy ?? stored.Text;
         Dictionary<string, object> claims;
         try
         {
-            claims = SgxTokenClaims.Build(result, collateral, request.DraftPolicy ?? SgxPolicy, request.RuntimeData, request.InitTimeData, request.Nonce);
+            claims = tdx
+                ? TdxTokenClaims.Build(result, policyText, request.RuntimeData, request.InitTimeData, request.Nonce)
+                : SgxTokenClaims.Build(result, await CollateralAsync(result, cancellationToken).ConfigureAwait(false), policyText, request.RuntimeData, request.InitTimeData, request.Nonce);
         }
-        catch (System.Text.Json.JsonException ex)
+        catch (JsonException ex)
         {
             return AttestOutcome.Failed("InvalidParameter", $"Data of type JSON is not valid JSON: {ex.Message}");
+        }
+        catch (CollateralException ex)
+        {
+            return AttestOutcome.Failed("InvalidQuoteCollateral", $"Collateral could not be obtained: {ex.Message}");
+        }
+
+        if (request.DraftPolicy is null && stored.Signer is not null)
+        {
+            claims["x-ms-policy-signer"] = JsonSerializer.SerializeToElement(Jws.SignerJwk(stored.Signer));
         }
 
         PolicyEvaluationResult evaluation;
@@ -100,9 +120,16 @@ public sealed class AttestationEngine(AttestationServiceOptions options, Attesta
             claims[issued.Type] = issued.Value;
         }
 
-        DateTimeOffset now = options.Verifier.TimeProvider.GetUtcNow();
-        string token = request.DraftPolicy is null ? signer.CreateToken(claims, now) : signer.CreateUnsignedToken(claims, now);
+        DateTimeOffset now = _options.Clock.GetUtcNow();
+        string token = request.DraftPolicy is null ? _signer.CreateToken(claims, now) : _signer.CreateUnsignedToken(claims, now);
         return new AttestOutcome(token, null, null);
+    }
+
+    // The verifier has fetched this collateral already (and caches it); the token hashes it.
+    private async Task<QuoteCollateral> CollateralAsync(QuoteVerificationResult result, CancellationToken cancellationToken)
+    {
+        QuoteVerifier.TryDescribe(result.Quote!, out CollateralRequest? collateralRequest);
+        return await _options.Collateral.GetCollateralAsync(collateralRequest!, cancellationToken).ConfigureAwait(false);
     }
 
     private static string ErrorCode(VerificationError? error) => error switch

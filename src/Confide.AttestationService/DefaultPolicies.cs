@@ -21,4 +21,10 @@ public static class DefaultPolicies
             c:[type=="x-ms-attestation-type"] => issue(type="tee", value=c.value);
         };
         """;
+
+    /// <summary>
+    /// The TDX policy Azure Attestation's documented TDX sample token was issued under (its
+    /// <c>x-ms-policy-hash</c> is this text's): permit every verified quote, issue nothing extra.
+    /// </summary>
+    public const string TdxVm = "version= 1.0;\n\nauthorizationrules\n{\n    => permit();\n};\n\nissuancerules\n{\n};";
 }

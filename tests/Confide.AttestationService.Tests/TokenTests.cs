@@ -107,7 +107,7 @@ public sealed class TokenTests : IDisposable
         Assert.Equal(Issuer + "/certs", jwt.GetHeaderValue<string>("jku"));
         Assert.Equal(28800, jwt.GetPayloadValue<long>("exp") - jwt.GetPayloadValue<long>("iat"));
         Assert.Matches("^[0-9a-f]{64}$", jwt.Id);
-        Assert.Equal("CN=" + Issuer, signer.Certificate.Subject);
+        Assert.Equal("CN=" + Issuer, signer.Current.Certificate.Subject);
 
         // Validate as a relying party would: with the key from the JWK's x5c, the issuer and the lifetime.
         var published = signer.ToJwk();

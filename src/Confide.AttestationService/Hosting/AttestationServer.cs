@@ -2,10 +2,14 @@ using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Confide.AttestationService.Http;
+using Confide.AttestationService.Policies;
 using Confide.AttestationService.Tokens;
+using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.IdentityModel.Tokens;
 using Microsoft.Extensions.Logging;
 
 namespace Confide.AttestationService.Hosting;
@@ -48,14 +52,75 @@ public sealed class AttestationServer : IAsyncDisposable
         // The issuer is the URL the service is reached at, so a port 0 is resolved to a free port first.
         int port = url.Port != 0 ? url.Port : FreePort(address);
         string issuer = new UriBuilder(Uri.UriSchemeHttps, url.Host, port).Uri.ToString().TrimEnd('/');
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
-        builder.Logging.ClearProviders();
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(tls)));
-        WebApplication app = builder.Build();
-        AttestationTokenSigner signer = AttestationTokenSigner.Create(issuer, options.Verifier.TimeProvider);
-        app.MapAttestation(new AttestationEngine(options, signer), signer, options);
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new AttestationServer(app, signer, issuer, pemPath);
+        AttestationTokenSigner signer = options.Tee is { } tee
+            ? await SigningKeyStore.OpenSignerAsync(Path.Combine(dataDirectory, "signing-keys"), issuer, tee, options.Clock, cancellationToken).ConfigureAwait(false)
+            : AttestationTokenSigner.Create(issuer, options.Clock);
+        try
+        {
+            var policies = new PolicyStore(Path.Combine(dataDirectory, "policies"));
+            var management = new PolicyManagement(policies, new PolicyCertificateStore(dataDirectory, options.InitialPolicySigners), signer, options.Clock);
+
+            WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+            builder.Logging.ClearProviders();
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(tls)));
+            AddAdminAuthentication(builder.Services, options.AdminAuthentication);
+            WebApplication app = builder.Build();
+            app.UseAuthentication();
+            app.UseAuthorization();
+            app.MapAttestation(new AttestationEngine(options, signer, policies), signer, management, options);
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+            return new AttestationServer(app, signer, issuer, pemPath) { Management = management };
+        }
+        catch
+        {
+            signer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The policy and policy-certificate operations, for in-process administration.</summary>
+    public required PolicyManagement Management { get; init; }
+
+    /// <summary>
+    /// Bearer-token validation for the management routes with JwtBearer, against exactly the
+    /// configured issuer, audience and keys (no metadata is fetched). Unconfigured, it accepts nothing.
+    /// </summary>
+    private static void AddAdminAuthentication(IServiceCollection services, AdminAuthenticationOptions admin)
+    {
+        services.AddAuthentication(JwtBearerDefaults.AuthenticationScheme).AddJwtBearer(bearer =>
+        {
+            bearer.MapInboundClaims = false;
+            bearer.TokenValidationParameters = new TokenValidationParameters
+            {
+                ValidateIssuer = true,
+                ValidIssuer = admin.Issuer ?? string.Empty,
+                ValidateAudience = true,
+                ValidAudience = admin.Audience,
+                ValidateLifetime = true,
+                RequireExpirationTime = true,
+                RequireSignedTokens = true,
+                ValidateIssuerSigningKey = true,
+                IssuerSigningKeys = [.. admin.SigningKeys],
+                ClockSkew = admin.ClockSkew,
+            };
+            bearer.Events = new JwtBearerEvents
+            {
+                OnChallenge = context =>
+                {
+                    context.HandleResponse();
+                    return AttestationEndpoints.WriteUnauthorizedAsync(context.HttpContext);
+                },
+            };
+        });
+        services.AddAuthorization(authorization => authorization.AddPolicy(AttestationEndpoints.AdminPolicyName, policy =>
+        {
+            policy.AddAuthenticationSchemes(JwtBearerDefaults.AuthenticationScheme);
+            policy.RequireAuthenticatedUser();
+            if (!admin.IsConfigured)
+            {
+                policy.RequireAssertion(_ => false);
+            }
+        }));
     }
 
     private static int FreePort(IPAddress address)

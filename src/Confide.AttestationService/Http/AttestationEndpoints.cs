@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Confide.Attestation.Quotes;
+using Confide.AttestationService.Policies;
 using Confide.AttestationService.Tokens;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
@@ -13,15 +14,46 @@ namespace Confide.AttestationService.Http;
 /// Azure Attestation's data-plane routes (maa.md §1): <c>POST /attest/SgxEnclave</c>,
 /// <c>POST /attest/OpenEnclave</c>, <c>GET /certs</c> and <c>GET /.well-known/openid-configuration</c>.
 /// </summary>
+/// <summary>
+/// Azure Attestation's data-plane routes (maa.md §1.2): attestation (anonymous), policy and
+/// policy-certificate management (bearer token, <see cref="AdminPolicyName"/>), the signing keys
+/// and the OpenID metadata.
+/// </summary>
 public static class AttestationEndpoints
 {
-    public static IEndpointRouteBuilder MapAttestation(this IEndpointRouteBuilder routes, AttestationEngine engine, AttestationTokenSigner signer, AttestationServiceOptions options)
+    /// <summary>The authorization policy management routes require (an authenticated bearer token).</summary>
+    public const string AdminPolicyName = "AttestationAdministrator";
+
+    public static IEndpointRouteBuilder MapAttestation(this IEndpointRouteBuilder routes, AttestationEngine engine, AttestationTokenSigner signer, PolicyManagement management, AttestationServiceOptions options)
     {
         // Typed as Func, not RequestDelegate, so that the returned IResult is written to the response.
-        routes.MapPost("/attest/SgxEnclave", (Func<HttpContext, Task<IResult>>)(context => AttestAsync(context, engine, options, "quote")));
-        routes.MapPost("/attest/OpenEnclave", (Func<HttpContext, Task<IResult>>)(context => AttestAsync(context, engine, options, "report")));
+        routes.MapPost("/attest/SgxEnclave", (Func<HttpContext, Task<IResult>>)(context => AttestAsync(context, engine, options, AttestationType.SgxEnclave, "quote")));
+        routes.MapPost("/attest/OpenEnclave", (Func<HttpContext, Task<IResult>>)(context => AttestAsync(context, engine, options, AttestationType.OpenEnclave, "report")));
+        routes.MapPost("/attest/TdxVm", (Func<HttpContext, Task<IResult>>)(context => AttestAsync(context, engine, options, AttestationType.TdxVm, "quote")));
+
+        // "{type}" and "{type}:reset" are one path segment; parsed here rather than by a complex route template.
+        long limit = options.MaxRequestBytes;
+        routes.MapGet("/policies/{segment}", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, () => Task.FromResult(management.GetPolicy(PolicyType(context, reset: false))))))
+            .RequireAuthorization(AdminPolicyName);
+        routes.MapPut("/policies/{segment}", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, async () => management.SetPolicy(PolicyType(context, reset: false), await ReadJwsBodyAsync(context, limit).ConfigureAwait(false)))))
+            .RequireAuthorization(AdminPolicyName);
+        routes.MapPost("/policies/{segment}", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, async () => management.ResetPolicy(PolicyType(context, reset: true), await ReadJwsBodyAsync(context, limit).ConfigureAwait(false)))))
+            .RequireAuthorization(AdminPolicyName);
+        routes.MapGet("/certificates", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, () => Task.FromResult(management.GetCertificates()))))
+            .RequireAuthorization(AdminPolicyName);
+        routes.MapPost("/certificates:add", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, async () => management.AddCertificate(await ReadJwsBodyAsync(context, limit).ConfigureAwait(false)))))
+            .RequireAuthorization(AdminPolicyName);
+        routes.MapPost("/certificates:remove", (Func<HttpContext, Task<IResult>>)(context =>
+            ManageAsync(context, async () => management.RemoveCertificate(await ReadJwsBodyAsync(context, limit).ConfigureAwait(false)))))
+            .RequireAuthorization(AdminPolicyName);
+
         // Also serves "/certs/" (Gramine asks with the slash): routing ignores a trailing slash.
-        routes.MapGet("/certs", () => Jwks(signer));
+        routes.MapGet("/certs", () => JsonText(signer.ToJwks()));
         routes.MapGet("/.well-known/openid-configuration", () => JsonText(new JsonObject
         {
             ["issuer"] = engine.Issuer,
@@ -34,12 +66,74 @@ public static class AttestationEndpoints
         return routes;
     }
 
-    private static IResult Jwks(AttestationTokenSigner signer) => JsonText(new JsonObject { ["keys"] = new JsonArray(signer.ToJwk()) });
+    /// <summary>The 401 Azure Attestation answers a management call without a valid bearer token.</summary>
+    public static Task WriteUnauthorizedAsync(HttpContext context) =>
+        MaaError.Create(StatusCodes.Status401Unauthorized, "Unauthorized", $"Access to {context.Request.Path} requires a valid JWT bearer token").ExecuteAsync(context);
 
     // Written as text: JSON nodes need no serializer configuration, which the host may restrict.
     private static IResult JsonText(JsonNode node) => Results.Text(node.ToJsonString(), "application/json");
 
-    private static async Task<IResult> AttestAsync(HttpContext context, AttestationEngine engine, AttestationServiceOptions options, string evidenceField)
+    private static async Task<IResult> ManageAsync(HttpContext context, Func<Task<string>> operation)
+    {
+        if (ApiVersions.Problem(context.Request.Query["api-version"]) is { } versionProblem)
+        {
+            return MaaError.BadRequest("InvalidApiVersion", versionProblem);
+        }
+
+        try
+        {
+            return Results.Json(new { token = await operation().ConfigureAwait(false) });
+        }
+        catch (BadRequestException ex)
+        {
+            return MaaError.Create(ex.Status, ex.Code, ex.Message);
+        }
+        catch (PolicyManagementException ex)
+        {
+            return MaaError.BadRequest(ex.Code, ex.Message);
+        }
+    }
+
+    private static AttestationType PolicyType(HttpContext context, bool reset)
+    {
+        string segment = context.Request.RouteValues["segment"] as string ?? string.Empty;
+        string name = segment;
+        if (reset)
+        {
+            name = segment.EndsWith(":reset", StringComparison.Ordinal)
+                ? segment[..^":reset".Length]
+                : throw new BadRequestException("InvalidOperation", $"POST /policies/{segment}: the only policy action is ':reset', as in /policies/SgxEnclave:reset.", StatusCodes.Status404NotFound);
+        }
+
+        return AttestationTypes.TryParse(name, out AttestationType type)
+            ? type
+            : throw new BadRequestException("InvalidParameter", $"'{name}' is not an attestation type; use one of {string.Join(", ", AttestationTypes.All)}.");
+    }
+
+    /// <summary>
+    /// A management body: the JWS as raw text (policies, <c>text/plain</c>) or as a JSON string
+    /// (certificates, <c>application/json</c>); both forms are accepted for every call.
+    /// </summary>
+    private static async Task<string> ReadJwsBodyAsync(HttpContext context, long limit)
+    {
+        byte[] body = await ReadBodyAsync(context, limit).ConfigureAwait(false);
+        string text = System.Text.Encoding.UTF8.GetString(body).Trim();
+        if (text.StartsWith('"'))
+        {
+            try
+            {
+                return JsonSerializer.Deserialize<string>(text) ?? string.Empty;
+            }
+            catch (JsonException)
+            {
+                return text;
+            }
+        }
+
+        return text;
+    }
+
+    private static async Task<IResult> AttestAsync(HttpContext context, AttestationEngine engine, AttestationServiceOptions options, AttestationType type, string evidenceField)
     {
         if (ApiVersions.Problem(context.Request.Query["api-version"]) is { } versionProblem)
         {
@@ -58,34 +152,41 @@ public static class AttestationEndpoints
         }
         catch (BadRequestException ex)
         {
-            return MaaError.BadRequest(ex.Code, ex.Message);
+            return MaaError.Create(ex.Status, ex.Code, ex.Message);
         }
 
-        AttestOutcome outcome = await engine.AttestSgxAsync(request, context.RequestAborted).ConfigureAwait(false);
+        AttestOutcome outcome = await engine.AttestAsync(type, request, context.RequestAborted).ConfigureAwait(false);
         return outcome.Token is { } token
             ? Results.Json(new { token })
             : MaaError.BadRequest(outcome.ErrorCode!, outcome.ErrorMessage!);
     }
 
-    private static async Task<AttestRequest> ReadRequestAsync(HttpContext context, long limit, string evidenceField)
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context, long limit)
     {
-        byte[] body;
-        using (var buffer = new MemoryStream())
+        if (context.Request.ContentLength > limit)
         {
-            byte[] chunk = new byte[16 * 1024];
-            int read;
-            while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
-            {
-                if (buffer.Length + read > limit)
-                {
-                    throw new BadRequestException("RequestTooLarge", $"The request body exceeds {limit} bytes.");
-                }
+            throw new BadRequestException("RequestTooLarge", $"The request body exceeds {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
+        }
 
-                buffer.Write(chunk, 0, read);
+        using var buffer = new MemoryStream();
+        byte[] chunk = new byte[16 * 1024];
+        int read;
+        while ((read = await context.Request.Body.ReadAsync(chunk, context.RequestAborted).ConfigureAwait(false)) > 0)
+        {
+            if (buffer.Length + read > limit)
+            {
+                throw new BadRequestException("RequestTooLarge", $"The request body exceeds {limit} bytes.", StatusCodes.Status413PayloadTooLarge);
             }
 
-            body = buffer.ToArray();
+            buffer.Write(chunk, 0, read);
         }
+
+        return buffer.ToArray();
+    }
+
+    private static async Task<AttestRequest> ReadRequestAsync(HttpContext context, long limit, string evidenceField)
+    {
+        byte[] body = await ReadBodyAsync(context, limit).ConfigureAwait(false);
 
         JsonElement root;
         try
@@ -168,8 +269,10 @@ public static class AttestationEndpoints
         }
     }
 
-    private sealed class BadRequestException(string code, string message) : Exception(message)
+    private sealed class BadRequestException(string code, string message, int status = StatusCodes.Status400BadRequest) : Exception(message)
     {
         public string Code { get; } = code;
+
+        public int Status { get; } = status;
     }
 }

@@ -1,5 +1,4 @@
 using System.Security.Cryptography;
-using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Microsoft.IdentityModel.JsonWebTokens;
 using Microsoft.IdentityModel.Tokens;
@@ -7,71 +6,92 @@ using Microsoft.IdentityModel.Tokens;
 namespace Confide.AttestationService.Tokens;
 
 /// <summary>
-/// Signs attestation tokens as Azure Attestation does: RS256 JWTs whose header names the key
-/// (<c>kid</c>, the base64 SHA-256 of its certificate) and where to find it (<c>jku</c> =
-/// issuer + "/certs"), valid for 8 hours, with a random 64-hex <c>jti</c>. The key's self-signed
-/// certificate has CN = issuer, which is what Azure-Samples validators check.
+/// Signs tokens as Azure Attestation does: RS256 JWTs whose header names the key (<c>kid</c>) and
+/// where to find it (<c>jku</c> = issuer + "/certs"), with a random 64-hex <c>jti</c>. Holds the
+/// current signing key and the keys it replaced, which stay published in <c>/certs</c> until every
+/// token they signed has expired.
 /// </summary>
 public sealed class AttestationTokenSigner : IDisposable
 {
+    /// <summary>How long an attestation token is valid.</summary>
     public static readonly TimeSpan TokenLifetime = TimeSpan.FromHours(8);
 
-    private readonly RSA _key;
-    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    /// <summary>How long a retired key stays published: a token's lifetime plus clock skew.</summary>
+    public static readonly TimeSpan RetiredKeyRetention = TokenLifetime + TimeSpan.FromMinutes(10);
 
-    private AttestationTokenSigner(string issuer, RSA key, X509Certificate2 certificate)
+    private readonly JsonWebTokenHandler _handler = new() { SetDefaultTimesOnTokenCreation = false };
+    private readonly TimeProvider _time;
+    private readonly SigningKeyStore? _store;
+    private readonly SemaphoreSlim _rotationLock = new(1, 1);
+    private volatile KeySet _keys;
+
+    internal AttestationTokenSigner(string issuer, IReadOnlyList<SigningKey> keys, TimeProvider time, SigningKeyStore? store)
     {
         Issuer = issuer.TrimEnd('/');
-        _key = key;
-        Certificate = certificate;
-        KeyId = Convert.ToBase64String(SHA256.HashData(certificate.RawData));
+        _time = time;
+        _store = store;
+        _keys = KeySet.From(keys);
     }
 
     public string Issuer { get; }
 
-    public string KeyId { get; }
+    /// <summary>The key new tokens are signed with.</summary>
+    public SigningKey Current => _keys.Current;
 
-    /// <summary>The signing key's self-signed certificate (CN = issuer); published in /certs as x5c.</summary>
-    public X509Certificate2 Certificate { get; }
+    public string KeyId => Current.KeyId;
 
-    /// <summary>A new RSA-2048 signing key and its self-signed certificate for <paramref name="issuer"/>.</summary>
+    /// <summary>The keys <c>/certs</c> publishes: the current one and those retired less than <see cref="RetiredKeyRetention"/> ago.</summary>
+    public IReadOnlyList<SigningKey> PublishedKeys => _keys.Published(_time.GetUtcNow());
+
+    /// <summary>A signer with a new key held in memory only (tests, benchmarks, a throw-away service).</summary>
     public static AttestationTokenSigner Create(string issuer, TimeProvider? timeProvider = null)
     {
-        DateTimeOffset now = (timeProvider ?? TimeProvider.System).GetUtcNow();
-        var key = RSA.Create(2048);
-        var request = new CertificateRequest(new X500DistinguishedName("CN=" + issuer.TrimEnd('/')), key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
-        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
-        X509Certificate2 certificate = request.CreateSelfSigned(now.AddDays(-1), now.AddYears(2));
-        return new AttestationTokenSigner(issuer, key, X509CertificateLoader.LoadCertificate(certificate.RawData));
+        TimeProvider time = timeProvider ?? TimeProvider.System;
+        return new AttestationTokenSigner(issuer, [SigningKey.Create(issuer, time.GetUtcNow())], time, store: null);
     }
 
-    /// <summary>Signs <paramref name="claims"/> into a token issued at <paramref name="now"/>.</summary>
-    public string CreateToken(IDictionary<string, object> claims, DateTimeOffset now)
+    /// <summary>
+    /// Replaces the current key with a new one (persisted first, when the signer has a store). The
+    /// old key keeps verifying the tokens it signed: it stays in <c>/certs</c> for <see cref="RetiredKeyRetention"/>.
+    /// </summary>
+    public async Task<SigningKey> RotateAsync(CancellationToken cancellationToken = default)
     {
+        await _rotationLock.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            DateTimeOffset now = _time.GetUtcNow();
+            SigningKey key = _store is not null
+                ? await _store.CreateKeyAsync(Issuer, now, cancellationToken).ConfigureAwait(false)
+                : SigningKey.Create(Issuer, now);
+            _keys = KeySet.From([.. _keys.All, key]);
+            return key;
+        }
+        finally
+        {
+            _rotationLock.Release();
+        }
+    }
+
+    /// <summary>Signs <paramref name="claims"/> into a token issued at <paramref name="now"/>, valid for <paramref name="lifetime"/> (default 8 h).</summary>
+    public string CreateToken(IDictionary<string, object> claims, DateTimeOffset now, TimeSpan? lifetime = null)
+    {
+        SigningKey key = Current;
         var descriptor = new SecurityTokenDescriptor
         {
             Issuer = Issuer,
             IssuedAt = now.UtcDateTime,
             NotBefore = now.UtcDateTime,
-            Expires = (now + TokenLifetime).UtcDateTime,
+            Expires = (now + (lifetime ?? TokenLifetime)).UtcDateTime,
             Claims = new Dictionary<string, object>(claims, StringComparer.Ordinal)
             {
                 [JwtRegisteredClaimNames.Jti] = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(32)),
             },
-            SigningCredentials = new SigningCredentials(new RsaSecurityKey(_key) { KeyId = KeyId }, SecurityAlgorithms.RsaSha256),
+            SigningCredentials = new SigningCredentials(new RsaSecurityKey(key.Key) { KeyId = key.KeyId }, SecurityAlgorithms.RsaSha256),
             AdditionalHeaderClaims = new Dictionary<string, object> { ["jku"] = Issuer + "/certs" },
             TokenType = "JWT",
         };
         return _handler.CreateToken(descriptor);
     }
-
-    /// <summary>This key as Azure Attestation publishes it in <c>/certs</c>: exactly x5c (base64 DER), kid and kty.</summary>
-    public JsonObject ToJwk() => new()
-    {
-        ["x5c"] = new JsonArray(Convert.ToBase64String(Certificate.RawData)),
-        ["kid"] = KeyId,
-        ["kty"] = "RSA",
-    };
 
     /// <summary>An unsigned token (<c>alg: none</c>), what Azure Attestation returns for a draft policy.</summary>
     public string CreateUnsignedToken(IDictionary<string, object> claims, DateTimeOffset now) =>
@@ -85,9 +105,46 @@ public sealed class AttestationTokenSigner : IDisposable
             TokenType = "JWT",
         });
 
+    /// <summary>The current key as a JWK.</summary>
+    public JsonObject ToJwk() => Current.ToJwk();
+
+    /// <summary><c>GET /certs</c>: <c>{"keys":[...]}</c>, newest first.</summary>
+    public JsonObject ToJwks() => new() { ["keys"] = new JsonArray([.. PublishedKeys.Select(k => (JsonNode)k.ToJwk())]) };
+
     public void Dispose()
     {
-        _key.Dispose();
-        Certificate.Dispose();
+        foreach (SigningKey key in _keys.All)
+        {
+            key.Dispose();
+        }
+
+        _rotationLock.Dispose();
+    }
+
+    /// <summary>The keys ordered newest first; a key is retired when the next one was created.</summary>
+    private sealed record KeySet(IReadOnlyList<SigningKey> All)
+    {
+        public SigningKey Current => All[0];
+
+        public static KeySet From(IEnumerable<SigningKey> keys)
+        {
+            SigningKey[] ordered = [.. keys.OrderByDescending(k => k.CreatedAt)];
+            return ordered.Length > 0 ? new KeySet(ordered) : throw new ArgumentException("A signer needs at least one key.", nameof(keys));
+        }
+
+        public IReadOnlyList<SigningKey> Published(DateTimeOffset now)
+        {
+            var published = new List<SigningKey> { All[0] };
+            for (int i = 1; i < All.Count; i++)
+            {
+                DateTimeOffset retiredAt = All[i - 1].CreatedAt;
+                if (now - retiredAt < RetiredKeyRetention)
+                {
+                    published.Add(All[i]);
+                }
+            }
+
+            return published;
+        }
     }
 }
