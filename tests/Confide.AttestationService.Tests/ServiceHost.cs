@@ -10,36 +10,47 @@ namespace Confide.AttestationService.Tests;
 internal sealed class ServiceHost : IAsyncDisposable
 {
     private readonly AttestationServer _server;
-    private readonly DirectoryInfo _data;
+    private readonly DirectoryInfo? _ownedData;
 
-    private ServiceHost(AttestationServer server, DirectoryInfo data, HttpClient client)
+    private ServiceHost(AttestationServer server, DirectoryInfo? ownedData, HttpClient client)
     {
         _server = server;
-        _data = data;
+        _ownedData = ownedData;
         Client = client;
     }
 
     public string Issuer => _server.Issuer;
 
+    public AttestationServer Server => _server;
+
     public HttpClient Client { get; }
 
-    public static async Task<ServiceHost> StartAsync(AttestationServiceOptions options)
+    /// <param name="dataDirectory">The service's data directory, kept for a restart; default a temporary one deleted on dispose.</param>
+    /// <param name="url">Where to listen; default a free port on 127.0.0.1.</param>
+    public static async Task<ServiceHost> StartAsync(AttestationServiceOptions options, string? dataDirectory = null, string url = "https://127.0.0.1:0")
     {
-        DirectoryInfo data = Directory.CreateTempSubdirectory("confide-service-");
-        AttestationServer server = await AttestationServer.StartAsync(new Uri("https://127.0.0.1:0"), data.FullName, options, TestContext.Current.CancellationToken);
-        byte[] pinned = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath)).GetCertHash();
-        var client = new HttpClient(new SocketsHttpHandler
+        DirectoryInfo? owned = dataDirectory is null ? Directory.CreateTempSubdirectory("confide-service-") : null;
+        AttestationServer server = await AttestationServer.StartAsync(new Uri(url), dataDirectory ?? owned!.FullName, options, TestContext.Current.CancellationToken);
+        return new ServiceHost(server, owned, CreateClient(server));
+    }
+
+    /// <summary>Another client of the service (it trusts exactly the service's TLS certificate), e.g. with other default headers.</summary>
+    public HttpClient CreateClient() => CreateClient(_server);
+
+    private static HttpClient CreateClient(AttestationServer server)
+    {
+        byte[] pinned = X509Certificate2.CreateFromPem(File.ReadAllText(server.TlsCertificatePath)).GetCertHash();
+        return new HttpClient(new SocketsHttpHandler
         {
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(pinned) },
         })
         { BaseAddress = new Uri(server.Issuer) };
-        return new ServiceHost(server, data, client);
     }
 
     public async ValueTask DisposeAsync()
     {
         Client.Dispose();
         await _server.DisposeAsync();
-        _data.Delete(recursive: true);
+        _ownedData?.Delete(recursive: true);
     }
 }

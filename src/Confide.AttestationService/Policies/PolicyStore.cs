@@ -108,8 +108,7 @@ public sealed class PolicyStore
     private static StoredPolicy Default(AttestationType type)
     {
         string text = type.DefaultPolicy();
-        string jws = Jws.CreateUnsigned(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(new Dictionary<string, string> { ["AttestationPolicy"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(text) })));
-        return new StoredPolicy(type, jws, text, AttestationPolicy.Parse(text), Signer: null, IsDefault: true);
+        return new StoredPolicy(type, Jws.CreatePolicy(text), text, AttestationPolicy.Parse(text), Signer: null, IsDefault: true);
     }
 
     private static string PolicyText(Jws jws)

@@ -94,6 +94,20 @@ public sealed class Jws
         return new Jws(compact, algorithm, payload, signer);
     }
 
+    /// <summary>
+    /// A policy JWS as <c>PUT /policies/{type}</c> takes it: payload <c>{"AttestationPolicy": base64url(text)}</c>,
+    /// or empty (<paramref name="policyText"/> null) for a reset; unsigned, or signed by <paramref name="signer"/>.
+    /// </summary>
+    public static string CreatePolicy(string? policyText, X509Certificate2? signer = null)
+    {
+        byte[] payload = policyText is null ? [] : Encoding.UTF8.GetBytes(new JsonObject { ["AttestationPolicy"] = Base64UrlEncoder.Encode(policyText) }.ToJsonString());
+        return signer is null ? CreateUnsigned(payload) : CreateSigned(payload, signer);
+    }
+
+    /// <summary>The body of <c>POST /certificates:add|:remove</c>: <c>{"policyCertificate": {kty, x5c}}</c> signed by <paramref name="signer"/>.</summary>
+    public static string CreatePolicyCertificateChange(X509Certificate2 certificate, X509Certificate2 signer) =>
+        CreateSigned(Encoding.UTF8.GetBytes(new JsonObject { ["policyCertificate"] = SignerJwk(certificate) }.ToJsonString()), signer);
+
     /// <summary>An unsigned JWS of <paramref name="payload"/> (empty for a reset): <c>eyJhbGciOiJub25lIn0.&lt;payload&gt;.</c></summary>
     public static string CreateUnsigned(ReadOnlySpan<byte> payload) =>
         Base64UrlEncoder.Encode("""{"alg":"none"}"""u8.ToArray()) + "." + Base64UrlEncoder.Encode(payload.ToArray()) + ".";
