@@ -18,6 +18,8 @@ public sealed class Jws
     /// <summary>Largest JWS accepted (a policy is at most 256 KiB of text, base64url twice).</summary>
     public const int MaxLength = 1024 * 1024;
 
+    private static readonly HashSet<string> SupportedAlgorithms = ["RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512"];
+
     private Jws(string compact, string algorithm, byte[] payload, X509Certificate2? signer)
     {
         Compact = compact;
@@ -65,6 +67,11 @@ public sealed class Jws
             }
 
             return new Jws(compact, algorithm, payload, signer: null);
+        }
+
+        if (!SupportedAlgorithms.Contains(algorithm))
+        {
+            throw new JwsException($"The JWS algorithm '{algorithm}' is not supported (RS256/384/512, PS256/384/512, ES256/384/512 or none).");
         }
 
         X509Certificate2 signer = HeaderCertificate(header);
