@@ -33,9 +33,20 @@ public sealed class AttestationClient : IDisposable
 
     /// <summary>Attests an SGX quote; returns the validated token's claims.</summary>
     /// <exception cref="AttestationClientException">The service refused (its error code and message), or the token did not validate.</exception>
-    public async Task<AttestationResult> AttestSgxEnclaveAsync(ReadOnlyMemory<byte> quote, RuntimeData? runtimeData = null, string? nonce = null, string? draftPolicy = null, CancellationToken cancellationToken = default)
+    public Task<AttestationResult> AttestSgxEnclaveAsync(ReadOnlyMemory<byte> quote, RuntimeData? runtimeData = null, string? nonce = null, string? draftPolicy = null, CancellationToken cancellationToken = default) =>
+        AttestAsync("attest/SgxEnclave", "quote", quote, runtimeData, nonce, draftPolicy, cancellationToken);
+
+    /// <summary>Attests an Open Enclave report (16-byte header, then the SGX quote).</summary>
+    public Task<AttestationResult> AttestOpenEnclaveAsync(ReadOnlyMemory<byte> report, RuntimeData? runtimeData = null, string? nonce = null, string? draftPolicy = null, CancellationToken cancellationToken = default) =>
+        AttestAsync("attest/OpenEnclave", "report", report, runtimeData, nonce, draftPolicy, cancellationToken);
+
+    /// <summary>Attests a TDX quote (<c>/attest/TdxVm</c>, whose contract starts at api-version 2025-06-01).</summary>
+    public Task<AttestationResult> AttestTdxVmAsync(ReadOnlyMemory<byte> quote, RuntimeData? runtimeData = null, string? nonce = null, CancellationToken cancellationToken = default) =>
+        AttestAsync("attest/TdxVm", "quote", quote, runtimeData, nonce, draftPolicy: null, cancellationToken, apiVersion: "2025-06-01");
+
+    private async Task<AttestationResult> AttestAsync(string path, string evidenceField, ReadOnlyMemory<byte> evidence, RuntimeData? runtimeData, string? nonce, string? draftPolicy, CancellationToken cancellationToken, string? apiVersion = null)
     {
-        var body = new Dictionary<string, object> { ["quote"] = Base64UrlEncoder.Encode(quote.ToArray()) };
+        var body = new Dictionary<string, object> { [evidenceField] = Base64UrlEncoder.Encode(evidence.ToArray()) };
         if (runtimeData is not null)
         {
             body["runtimeData"] = new { data = Base64UrlEncoder.Encode(runtimeData.Data), dataType = runtimeData.DataType == RuntimeDataType.Json ? "JSON" : "Binary" };
@@ -51,26 +62,35 @@ public sealed class AttestationClient : IDisposable
             body["draftPolicyForAttestation"] = draftPolicy;
         }
 
-        using HttpResponseMessage response = await _http.PostAsJsonAsync(new Uri(_endpoint, $"attest/SgxEnclave?api-version={_options.ApiVersion}"), body, cancellationToken).ConfigureAwait(false);
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(_endpoint, $"{path}?api-version={apiVersion ?? _options.ApiVersion}")) { Content = JsonContent.Create(body) };
+        string token = await SendForTokenAsync(request, cancellationToken).ConfigureAwait(false);
+        return await ValidateAsync(token, allowUnsigned: draftPolicy is not null, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a request whose answer is <c>{"token": ...}</c>; returns the token, unvalidated.</summary>
+    internal async Task<string> SendForTokenAsync(HttpRequestMessage request, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
         string text = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
             throw ServiceError((int)response.StatusCode, text);
         }
 
-        string token;
         try
         {
             using JsonDocument document = JsonDocument.Parse(text);
-            token = document.RootElement.GetProperty("token").GetString() ?? throw new JsonException("token is null");
+            return document.RootElement.GetProperty("token").GetString() ?? throw new JsonException("token is null");
         }
         catch (Exception ex) when (ex is JsonException or KeyNotFoundException or InvalidOperationException)
         {
             throw new AttestationClientException("InvalidResponse", $"The service's response has no token: {ex.Message}", (int)response.StatusCode);
         }
-
-        return await ValidateAsync(token, allowUnsigned: draftPolicy is not null, cancellationToken).ConfigureAwait(false);
     }
+
+    internal Uri Endpoint => _endpoint;
+
+    internal string ApiVersion => _options.ApiVersion;
 
     /// <summary>Validates a token from this service: signature by a published key, issuer, lifetime.</summary>
     public async Task<AttestationResult> ValidateAsync(string token, bool allowUnsigned = false, CancellationToken cancellationToken = default)
