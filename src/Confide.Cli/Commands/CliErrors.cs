@@ -18,7 +18,7 @@ internal static class CliErrors
         {
             return await action();
         }
-        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or Confide.Attestation.Collateral.CollateralException)
+        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or Confide.Attestation.Collateral.CollateralException or Confide.AttestationService.Client.AttestationClientException)
         {
             Console.Error.WriteLine($"confide: {ex.Message}");
             return Failure;

@@ -4,6 +4,7 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Confide.Attestation.Verification;
 using Confide.AttestationService;
+using Confide.AttestationService.Client;
 using Confide.AttestationService.Hosting;
 using Confide.Tee.Simulation;
 using System.Diagnostics;
@@ -126,43 +127,74 @@ internal static class DemoCommand
 
     /// <summary>
     /// Attests the evidence with an attestation service started for the demo (HTTPS on a free
-    /// loopback port, simulation allowed) and shows the token's main claims.
+    /// loopback port, simulation allowed): an operator first sets a policy that admits only this
+    /// enclave's signer, then the token is validated strictly by the C# client.
     /// </summary>
     private static async Task AttestAsync(byte[] quote, byte[] nonce, CancellationToken cancellationToken)
     {
         using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
+        using var operatorKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var verifier = new QuoteVerifierOptions();
         verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
-        var options = new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(platform), Verifier = verifier, AllowSimulation = true };
+        var admin = new AdminAuthenticationOptions { Issuer = "https://operator.demo.invalid" };
+        admin.SigningKeys.Add(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(operatorKey));
+        var options = new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(platform), Verifier = verifier, AllowSimulation = true, AdminAuthentication = admin };
         string data = Directory.CreateTempSubdirectory("confide-demo-attestation-").FullName;
         try
         {
             await using AttestationServer server = await AttestationServer.StartAsync(new Uri("https://127.0.0.1:0"), data, options, cancellationToken);
             using X509Certificate2 tls = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath, cancellationToken));
-            using var client = new HttpClient(new SocketsHttpHandler
+            var clientOptions = new AttestationClientOptions
             {
-                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(tls.GetCertHash()) },
-            })
-            { BaseAddress = new Uri(server.Issuer) };
-            var body = new { quote = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(quote), nonce = Convert.ToHexStringLower(nonce) };
-            using HttpResponseMessage response = await client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", body, cancellationToken);
-            string text = await response.Content.ReadAsStringAsync(cancellationToken);
-            if (!response.IsSuccessStatusCode)
+                HttpClient = new HttpClient(new SocketsHttpHandler
+                {
+                    SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(tls.GetCertHash()) },
+                }),
+            };
+
+            string mrSigner = Convert.ToHexStringLower(Quote.Parse(quote).SgxBody!.MrSigner);
+            string policy = $$"""
+                version= 1.0;
+                authorizationrules {
+                    [type=="x-ms-sgx-mrsigner", value=="{{mrSigner}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
+                };
+                issuancerules {
+                    c:[type=="x-ms-sgx-svn"] => issue(type="hello-svn", value=c.value);
+                };
+                """;
+            string operatorToken = OperatorToken(operatorKey, admin.Issuer);
+            using (var administration = new AttestationAdministrationClient(new Uri(server.Issuer), _ => ValueTask.FromResult(operatorToken), clientOptions))
             {
-                Detail($"The attestation service refused the evidence: {text}");
-                return;
+                PolicyModificationResult set = await administration.SetPolicyAsync(Confide.AttestationService.Policies.AttestationType.SgxEnclave, policy, cancellationToken: cancellationToken);
+                Detail($"An attestation service at {server.Issuer} (Azure Attestation API); its operator set a policy that permits only MRSIGNER {mrSigner[..16]}... ({set.PolicyResult}).");
             }
 
-            string token = JsonDocument.Parse(text).RootElement.GetProperty("token").GetString()!;
-            var jwt = new Microsoft.IdentityModel.JsonWebTokens.JsonWebToken(token);
-            Detail($"An attestation service at {server.Issuer} (Azure Attestation API) verified it and issued an {jwt.Alg} token, kid {jwt.Kid}:");
-            Detail($"  x-ms-sgx-mrenclave {jwt.GetPayloadValue<string>("x-ms-sgx-mrenclave")}, x-ms-sgx-product-id {jwt.GetPayloadValue<long>("x-ms-sgx-product-id")}, x-ms-sgx-is-debuggable {jwt.GetPayloadValue<bool>("x-ms-sgx-is-debuggable").ToString().ToLowerInvariant()}, nonce matches {jwt.GetPayloadValue<string>("nonce") == Convert.ToHexStringLower(nonce)}");
+            using var client = new AttestationClient(new Uri(server.Issuer), clientOptions);
+            AttestationResult result = await client.AttestSgxEnclaveAsync(quote, nonce: Convert.ToHexStringLower(nonce), cancellationToken: cancellationToken);
+            Detail($"It verified the quote and issued an {result.Jwt.Alg} token (kid {result.Jwt.Kid}), validated against its /certs:");
+            Detail($"  x-ms-sgx-mrenclave {result.Claims["x-ms-sgx-mrenclave"]}, x-ms-sgx-product-id {result.Claims["x-ms-sgx-product-id"]}, x-ms-sgx-is-debuggable {result.Claims["x-ms-sgx-is-debuggable"].ToString()!.ToLowerInvariant()}");
+            Detail($"  hello-svn {result.Claims["hello-svn"]} (issued by the policy), nonce matches {(string)result.Claims["nonce"] == Convert.ToHexStringLower(nonce)}");
+        }
+        catch (AttestationClientException ex)
+        {
+            Detail($"The attestation service refused: {ex.ErrorCode}: {ex.Message}");
+            throw;
         }
         finally
         {
             Directory.Delete(data, recursive: true);
         }
     }
+
+    /// <summary>A bearer token for the demo's operator (what <c>confide attestation admin-token</c> prints).</summary>
+    private static string OperatorToken(ECDsa key, string issuer) =>
+        new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Audience = AdminAuthenticationOptions.DefaultAudience,
+            Expires = DateTime.UtcNow.AddMinutes(10),
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+        });
 
     private static void Step(int number, string text) => Console.WriteLine($"{number}. {text}");
 
