@@ -71,6 +71,14 @@ public sealed class AttestationEngine
             return AttestOutcome.Failed("InvalidParameter", "SuppliedRuntimeDataDigest does not match RuntimeData Digest in quote: SHA-256 of runtimeData.data must be the first 32 bytes of the report data.");
         }
 
+        // SGX: init-time data was fixed when the enclave was launched, in its CONFIGID (Ice Lake and
+        // later; on earlier CPUs CONFIGID is zero and no init-time data can match). Azure Attestation
+        // documents no TDX field for it, so for TDX it is exposed but not checked.
+        if (!tdx && request.InitTimeData is { } initTime && !initTime.IsBoundToConfigId(result.Quote!.SgxBody!.ConfigId))
+        {
+            return AttestOutcome.Failed("InvalidParameter", "SuppliedInitTimeDataDigest does not match the enclave's CONFIGID: SHA-256 of initTimeData.data must be the first 32 bytes of the quote's config id.");
+        }
+
         StoredPolicy stored = Policies.Get(type);
         AttestationPolicy policy = stored.Policy;
         if (request.DraftPolicy is { } draft && !AttestationPolicy.TryParse(draft, out policy!, out PolicyParseException? syntax))

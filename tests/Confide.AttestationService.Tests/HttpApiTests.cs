@@ -105,6 +105,42 @@ public sealed class HttpApiTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task Init_time_data_must_be_the_enclaves_config_id_and_kss_enclaves_get_their_extra_identity_claims()
+    {
+        byte[] initTime = """{"tenant":"contoso"}"""u8.ToArray();
+        byte[] configId = [.. SHA256.HashData(initTime), .. new byte[32]];
+        var report = new SgxReportBody
+        {
+            Flags = (ulong)(SgxAttributeFlags.Initted | SgxAttributeFlags.Mode64Bit | SgxAttributeFlags.Kss),
+            Xfrm = 0xE7,
+            CpuSvn = _platform.TcbComponents,
+            MrEnclave = SHA256.HashData("kss"u8),
+            MrSigner = SHA256.HashData("s"u8),
+            ConfigId = configId,
+            ConfigSvn = 5,
+            IsvFamilyId = Enumerable.Repeat((byte)0xAB, 16).ToArray(),
+        };
+        byte[] quote = SimulatedQuoteBuilder.Build(_platform, report);
+        await using ServiceHost service = await ServiceHost.StartAsync(Options(allowSimulation: true));
+
+        var bound = new { quote = Base64UrlEncoder.Encode(quote), initTimeData = new { data = Base64UrlEncoder.Encode(initTime), dataType = "JSON" } };
+        JsonWebToken token = await MaaAssert.TokenAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", bound, Ct));
+        Assert.Equal("contoso", token.GetPayloadValue<JsonElement>("x-ms-inittime").GetProperty("tenant").GetString());
+        Assert.Equal(Convert.ToHexStringLower(configId), token.GetPayloadValue<string>("x-ms-sgx-config-id"));
+        Assert.Equal(5, token.GetPayloadValue<int>("x-ms-sgx-config-svn"));
+        Assert.Equal("abababababababababababababababab", token.GetPayloadValue<string>("x-ms-sgx-isv-family-id"));
+
+        var unbound = new { quote = Base64UrlEncoder.Encode(quote), initTimeData = new { data = Base64UrlEncoder.Encode("other"u8.ToArray()), dataType = "Binary" } };
+        await MaaAssert.ErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", unbound, Ct), "InvalidParameter", "CONFIGID");
+
+        // An enclave without KSS has a zero CONFIGID: no init-time data matches, and no KSS claims are issued.
+        byte[] plain = await SimulatedQuoteAsync(new byte[32]);
+        await MaaAssert.ErrorAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", new { quote = Base64UrlEncoder.Encode(plain), initTimeData = bound.initTimeData }, Ct), "InvalidParameter", "CONFIGID");
+        JsonWebToken plainToken = await MaaAssert.TokenAsync(await service.Client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2022-08-01", new { quote = Base64UrlEncoder.Encode(plain) }, Ct));
+        Assert.False(plainToken.TryGetPayloadValue<string>("x-ms-sgx-config-id", out _));
+    }
+
+    [Fact]
     public async Task Bad_requests_get_maa_errors_never_a_500_or_a_token()
     {
         await using ServiceHost service = await ServiceHost.StartAsync(Options(allowSimulation: true));

@@ -21,6 +21,12 @@ public sealed record RuntimeData(byte[] Data, RuntimeDataType DataType)
     public bool IsBoundTo(ReadOnlySpan<byte> reportData) =>
         reportData.Length >= 32 && CryptographicOperations.FixedTimeEquals(SHA256.HashData(Data), reportData[..32]);
 
+    /// <summary>
+    /// For init-time data: true when SHA-256(<see cref="Data"/>) is the first 32 bytes of the
+    /// enclave's CONFIGID, which the enclave's launcher set (Azure Attestation's rule for SGX).
+    /// </summary>
+    public bool IsBoundToConfigId(ReadOnlySpan<byte> configId) => IsBoundTo(configId);
+
     /// <summary>The data as a JSON value, for <see cref="RuntimeDataType.Json"/>.</summary>
     /// <exception cref="JsonException">The data is not JSON.</exception>
     public JsonElement ParseJson()

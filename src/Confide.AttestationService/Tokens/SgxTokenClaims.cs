@@ -39,6 +39,15 @@ public static class SgxTokenClaims
             [MaaClaimNames.SgxCollateral] = CollateralHashes(result.Quote, collateral),
         };
 
+        // Key separation and sharing (Ice Lake and later): the identity fields only such enclaves have.
+        if (body.AttributeFlags.HasFlag(SgxAttributeFlags.Kss))
+        {
+            claims["x-ms-sgx-config-id"] = Convert.ToHexStringLower(body.ConfigId);
+            claims["x-ms-sgx-config-svn"] = (int)body.ConfigSvn;
+            claims["x-ms-sgx-isv-extended-product-id"] = Convert.ToHexStringLower(body.IsvExtProdId);
+            claims["x-ms-sgx-isv-family-id"] = Convert.ToHexStringLower(body.IsvFamilyId);
+        }
+
         if (runtimeData is not null)
         {
             if (runtimeData.DataType == RuntimeDataType.Binary)
