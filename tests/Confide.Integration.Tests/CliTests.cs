@@ -85,7 +85,9 @@ public sealed class CliTests(EnclaveFixture fixture)
         Assert.True(exit == 0, output + error);
         Assert.Contains("MRENCLAVE matches = True, MRSIGNER matches = True, simulated = True", output, StringComparison.Ordinal);
         Assert.Contains("report data = SHA-256(nonce): True", output, StringComparison.Ordinal);
-        Assert.Contains("(Azure Attestation API) verified it and issued an RS256 token", output, StringComparison.Ordinal);
+        Assert.Contains("its operator set a policy that permits only MRSIGNER", output, StringComparison.Ordinal);
+        Assert.Contains("It verified the quote and issued an RS256 token", output, StringComparison.Ordinal);
+        Assert.Contains("hello-svn 1 (issued by the policy)", output, StringComparison.Ordinal);
         Assert.Contains("nonce matches True", output, StringComparison.Ordinal);
         Assert.Contains("unsealed inside and matched: True", output, StringComparison.Ordinal);
         Assert.Contains("A tampered blob is refused", output, StringComparison.Ordinal);
