@@ -1,0 +1,117 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json;
+using Confide.Attestation.Quotes;
+using Confide.AttestationService.Client;
+using Confide.AttestationService.Tokens;
+using Confide.Tee;
+using Confide.Tls.Evidence;
+using Microsoft.IdentityModel.Tokens;
+
+namespace Confide.Tls.Certificates;
+
+/// <summary>
+/// Makes attested certificates inside the enclave: a fresh P-256 key, evidence whose report data
+/// binds that key, and a self-signed certificate carrying the evidence in non-critical extensions
+/// — or, in token mode, an attestation token whose runtime data holds the key.
+/// </summary>
+public static class AttestedCertificate
+{
+    /// <summary>The media type of a token-mode extension record.</summary>
+    public const string TokenMediaType = "application/jwt";
+
+    /// <summary>A certificate with the TEE's evidence (the formats in <paramref name="options"/>).</summary>
+    public static async Task<X509Certificate2> CreateAsync(ITee tee, AttestedCertificateOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new AttestedCertificateOptions();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        byte[] spki = key.ExportSubjectPublicKeyInfo();
+        var extensions = new List<X509Extension>();
+
+        if (options.Formats.HasFlag(AttestedCertificateFormats.Dice))
+        {
+            byte[] claims = TaggedEvidence.CreateClaims(spki);
+            TeeEvidence evidence = await tee.GetEvidenceAsync(SHA256.HashData(claims), cancellationToken).ConfigureAwait(false);
+            extensions.Add(new X509Extension(AttestedTlsOids.DiceTaggedEvidence, TaggedEvidence.Encode(RequireQuote(evidence), claims), critical: false));
+        }
+
+        if (options.Formats.HasFlag(AttestedCertificateFormats.OpenEnclave))
+        {
+            TeeEvidence evidence = await tee.GetEvidenceAsync(PublicKeyBinding.DerHash(spki), cancellationToken).ConfigureAwait(false);
+            extensions.Add(new X509Extension(AttestedTlsOids.OpenEnclaveReport, OpenEnclaveReport.Wrap(RequireQuote(evidence)), critical: false));
+        }
+
+        return SelfSign(key, extensions, options);
+    }
+
+    /// <summary>
+    /// Token mode: attests the key with an attestation service (runtime data <c>{"keys":[JWK]}</c>,
+    /// JSON, so the token's <c>x-ms-runtime</c> names the key) and carries the token, so that
+    /// clients need to trust only the service's signing keys.
+    /// </summary>
+    public static async Task<X509Certificate2> CreateWithTokenAsync(ITee tee, AttestationClient attestation, AttestedCertificateOptions? options = null, CancellationToken cancellationToken = default)
+    {
+        options ??= new AttestedCertificateOptions();
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var runtime = new RuntimeData(RuntimeKeys(key.ExportParameters(includePrivateParameters: false)), RuntimeDataType.Json);
+        TeeEvidence evidence = await tee.GetEvidenceAsync(SHA256.HashData(runtime.Data), cancellationToken).ConfigureAwait(false);
+        AttestationResult result = evidence.Format switch
+        {
+            EvidenceFormat.SgxQuote => await attestation.AttestSgxEnclaveAsync(evidence.Data, runtime, cancellationToken: cancellationToken).ConfigureAwait(false),
+            EvidenceFormat.TdxQuote => await attestation.AttestTdxVmAsync(evidence.Data, runtime, cancellationToken: cancellationToken).ConfigureAwait(false),
+            _ => throw new NotSupportedException($"Token mode needs an SGX or TDX quote; this TEE gives {evidence.Format}."),
+        };
+
+        byte[] record = TaggedEvidence.EncodeRecord(TokenMediaType, Encoding.ASCII.GetBytes(result.Token));
+        return SelfSign(key, [new X509Extension(AttestedTlsOids.DiceTaggedEvidence, record, critical: false)], options);
+    }
+
+    /// <summary>The runtime data of token mode: a JWK set holding the certificate's public key.</summary>
+    public static byte[] RuntimeKeys(ECParameters publicKey) => JsonSerializer.SerializeToUtf8Bytes(new
+    {
+        keys = new[]
+        {
+            new Dictionary<string, string>
+            {
+                ["kty"] = "EC",
+                ["crv"] = "P-256",
+                ["use"] = "sig",
+                ["x"] = Base64UrlEncoder.Encode(publicKey.Q.X),
+                ["y"] = Base64UrlEncoder.Encode(publicKey.Q.Y),
+            },
+        },
+    });
+
+    private static byte[] RequireQuote(TeeEvidence evidence) =>
+        evidence.Format is EvidenceFormat.SgxQuote or EvidenceFormat.TdxQuote
+            ? evidence.Data
+            : throw new NotSupportedException($"Attested certificates carry Intel quotes; this TEE gives {evidence.Format}.");
+
+    private static X509Certificate2 SelfSign(ECDsa key, List<X509Extension> extensions, AttestedCertificateOptions options)
+    {
+        var request = new CertificateRequest(options.Subject, key, HashAlgorithmName.SHA256);
+        var names = new SubjectAlternativeNameBuilder();
+        foreach (string name in options.DnsNames)
+        {
+            names.AddDnsName(name);
+        }
+
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        foreach (X509Extension extension in extensions)
+        {
+            request.CertificateExtensions.Add(extension);
+        }
+
+        DateTimeOffset now = options.TimeProvider.GetUtcNow();
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        using X509Certificate2 certificate = request.Create(request.SubjectName, X509SignatureGenerator.CreateForECDsa(key), now.AddMinutes(-5), now + options.Lifetime, serial);
+        using X509Certificate2 withKey = certificate.CopyWithPrivateKey(key);
+
+        // Through PKCS#12 so that SslStream on Linux can use the ephemeral key.
+        return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+    }
+}
