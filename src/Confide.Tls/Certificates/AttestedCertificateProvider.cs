@@ -47,7 +47,9 @@ public sealed class AttestedCertificateProvider : IDisposable
                 DateTimeOffset now = _options.TimeProvider.GetUtcNow();
                 if (_refresh is null && new DateTimeOffset(_current.NotAfter.ToUniversalTime()) - now < _options.RefreshBefore)
                 {
-                    _refresh = RefreshAsync();
+                    // On the thread pool: a factory that completes synchronously must not swap the
+                    // certificate under this lock, in the middle of a handshake.
+                    _refresh = Task.Run(RefreshAsync);
                 }
 
                 return _current;
@@ -85,8 +87,14 @@ public sealed class AttestedCertificateProvider : IDisposable
     {
         lock (_lock)
         {
-            // Kept, not disposed: a handshake may still be using the old certificate.
+            // Kept a while, not disposed at once: a handshake may still be using the old certificate.
             _retired.Add(_current);
+            if (_retired.Count > 4)
+            {
+                _retired[0].Dispose();
+                _retired.RemoveAt(0);
+            }
+
             _current = next;
         }
     }
