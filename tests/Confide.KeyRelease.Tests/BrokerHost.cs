@@ -43,7 +43,7 @@ public sealed class BrokerHost : IAsyncDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Starts a broker trusting both attestation services (or <paramref name="authorities"/>), administered with the environment's tokens.</summary>
-    public static async Task<BrokerHost> StartAsync(SkrEnvironment environment, bool requireNonce = true, TimeProvider? clock = null, IList<TrustedAuthority>? authorities = null, string? dataDirectory = null, int port = 0, string brokerSigner = "broker", long maxRequestBytes = 256 * 1024)
+    public static async Task<BrokerHost> StartAsync(SkrEnvironment environment, bool requireNonce = true, TimeProvider? clock = null, IList<TrustedAuthority>? authorities = null, string? dataDirectory = null, int port = 0, string brokerSigner = "broker", long maxRequestBytes = 256 * 1024, Confide.AttestationService.AdminAuthenticationOptions? admin = null)
     {
         bool owns = dataDirectory is null;
         dataDirectory ??= Path.Combine(environment.StateDirectory, "broker-" + Guid.NewGuid().ToString("N"));
@@ -52,7 +52,7 @@ public sealed class BrokerHost : IAsyncDisposable
         {
             Tee = tee,
             AllowSimulation = true,
-            AdminAuthentication = environment.Admin.Options(),
+            AdminAuthentication = admin ?? environment.Admin.Options(),
             TrustedAuthorities = authorities ??
             [
                 new TrustedAuthority(new Uri(environment.Simulation.Issuer), environment.SimulationTls),
