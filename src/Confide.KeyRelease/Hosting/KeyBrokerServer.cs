@@ -6,6 +6,7 @@ using Confide.KeyRelease.Audit;
 using Confide.KeyRelease.Http;
 using Confide.KeyRelease.Keys;
 using Confide.KeyRelease.Release;
+using Confide.Tee.Storage;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +18,8 @@ namespace Confide.KeyRelease.Hosting;
 /// <summary>
 /// The key broker on Kestrel over HTTPS. Its data directory holds the TLS certificate
 /// (<c>tls.pfx</c>/<c>tls.pem</c>, self-signed, for clients to pin), the sealed key versions
-/// (<c>keys/</c>), the sealed response-signing key (<c>signing-keys/</c>) and <c>audit.log</c>.
+/// (<c>keys/</c>), the sealed response-signing key (<c>signing-keys/</c>) and its certificate
+/// (<c>signing-certificate.pem</c>), and <c>audit.log</c>.
 /// Its URL (port 0 resolved) is its identity: key ids and the signing certificate's subject use it.
 /// </summary>
 public sealed class KeyBrokerServer : IAsyncDisposable
@@ -46,6 +48,9 @@ public sealed class KeyBrokerServer : IAsyncDisposable
 
     /// <summary>The certificate of the key that signs release responses (in their <c>x5c</c>); clients trust it to accept a release.</summary>
     public X509Certificate2 SigningCertificate => _signer.Current.Certificate;
+
+    /// <summary>PEM of <see cref="SigningCertificate"/> (<c>signing-certificate.pem</c>, rewritten at every start), for clients to trust.</summary>
+    public string SigningCertificatePath { get; private init; } = string.Empty;
 
     /// <summary>Where the audit trail is appended.</summary>
     public string AuditLogPath => _audit.Path;
@@ -92,8 +97,10 @@ public sealed class KeyBrokerServer : IAsyncDisposable
             app.UseAuthentication();
             app.UseAuthorization();
             app.MapKeyBroker(management, release, options.MaxRequestBytes);
+            string signingPem = Path.Combine(dataDirectory, "signing-certificate.pem");
+            DurableFile.WriteAllBytes(signingPem, System.Text.Encoding.ASCII.GetBytes(signer.Current.Certificate.ExportCertificatePem()));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            return new KeyBrokerServer(app, brokerUrl, pemPath, keys, signer, verifier, audit);
+            return new KeyBrokerServer(app, brokerUrl, pemPath, keys, signer, verifier, audit) { SigningCertificatePath = signingPem };
         }
         catch
         {
