@@ -137,17 +137,29 @@ public sealed class KeyManagement
             throw KeyBrokerException.BadParameter($"'{name}' is not a valid key name: 1 to 127 letters, digits and dashes.");
         }
 
-        KeyVersion added = _store.Add(name, (current, sequence) =>
+        // Made before the store's lock is taken: generating an RSA-3072 key takes long enough to stall releases.
+        KeyMaterial made = material();
+        KeyVersion added;
+        try
         {
-            if (current?.ReleasePolicy is { Immutable: true } immutable && (policy is null || !immutable.SameAs(policy)))
+            added = _store.Add(name, (current, sequence) =>
             {
-                throw new KeyBrokerException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict, KeyBrokerErrorCodes.PolicyImmutable,
-                    $"Key {name} has an immutable release policy; a new version must carry exactly that policy.");
-            }
+                if (current?.ReleasePolicy is { Immutable: true } immutable && (policy is null || !immutable.SameAs(policy)))
+                {
+                    throw new KeyBrokerException(Microsoft.AspNetCore.Http.StatusCodes.Status409Conflict, KeyBrokerErrorCodes.PolicyImmutable,
+                        $"Key {name} has an immutable release policy; a new version must carry exactly that policy.");
+                }
 
-            DateTimeOffset now = _time.GetUtcNow();
-            return new KeyVersion(name, KeyStore.NewVersionId(), sequence, type, operations, new KeyAttributes(true, exportable, now, now), policy, material());
-        });
+                DateTimeOffset now = _time.GetUtcNow();
+                return new KeyVersion(name, KeyStore.NewVersionId(), sequence, type, operations, new KeyAttributes(true, exportable, now, now), policy, made);
+            });
+        }
+        catch
+        {
+            made.Dispose();
+            throw;
+        }
+
         return added.ToBundle(_brokerUrl);
     }
 
