@@ -1,4 +1,5 @@
 using System.Net;
+using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Confide.KeyRelease.Client;
@@ -175,6 +176,31 @@ public sealed class RefusalTests(SkrEnvironment environment) : IAsyncLifetime
         using SimulationTee tee = environment.Enclave();
         using EnclaveSession session = await EnclaveSession.AttestAsync(environment, tee, binary: true);
         await BrokerHost.ErrorAsync(await _broker.ReleaseAsync("k", session.Body()), HttpStatusCode.Forbidden, KeyBrokerErrorCodes.NoWrappingKey, "no 'x-ms-runtime.keys'");
+    }
+
+    [Theory]
+    [InlineData("AQ", "exponent must be odd and at least 3")] // e = 1: RSA would be the identity
+    [InlineData("AAE", "exponent must be odd and at least 3")]
+    [InlineData("AQAA", "exponent must be odd and at least 3")] // even
+    [InlineData("%%", "not an RSA public key")]
+    public async Task An_enclave_key_that_would_not_protect_the_release_is_refused(string exponent, string reason)
+    {
+        using RSA rsa = RSA.Create(2048);
+        var runtime = new JsonObject
+        {
+            ["keys"] = new JsonArray(new JsonObject { ["kty"] = "RSA", ["kid"] = "weak", ["key_ops"] = new JsonArray("encrypt"), ["n"] = Base64UrlEncoder.Encode(rsa.ExportParameters(false).Modulus), ["e"] = exponent }),
+        };
+        var claims = new Dictionary<string, object>
+        {
+            ["x-ms-sgx-mrenclave"] = SkrEnvironment.Hex("enclave"),
+            ["x-ms-sgx-mrsigner"] = SkrEnvironment.Hex("signer"),
+            ["x-ms-sgx-is-debuggable"] = false,
+            ["x-ms-sgx-svn"] = 1,
+            ["x-ms-runtime"] = JsonDocument.Parse(runtime.ToJsonString()).RootElement.Clone(),
+            ["nonce"] = "weak-" + exponent,
+        };
+        var body = new JsonObject { ["target"] = environment.Simulation.Signer.CreateToken(claims, DateTimeOffset.UtcNow), ["nonce"] = "weak-" + exponent };
+        await BrokerHost.ErrorAsync(await _broker.ReleaseAsync("k", body), HttpStatusCode.Forbidden, KeyBrokerErrorCodes.NoWrappingKey, reason);
     }
 
     [Fact]

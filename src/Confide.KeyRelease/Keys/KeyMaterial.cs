@@ -98,10 +98,16 @@ public sealed class KeyMaterial : IDisposable
                 }
 
                 return new KeyMaterial(KeyKind.Oct, k, KeyType.AesKeySize, null, []);
-            case KeyKind.Rsa:
-                return ImportRsa(jwk);
             default:
-                return ImportEc(jwk);
+                try
+                {
+                    return kind == KeyKind.Rsa ? ImportRsa(jwk) : ImportEc(jwk);
+                }
+                catch (CryptographicException ex)
+                {
+                    // Whatever the platform's checks find wrong with the numbers, it is the request's fault.
+                    throw KeyBrokerException.BadParameter($"'key' is not a usable {(kind == KeyKind.Rsa ? "RSA" : "P-256")} private key: {ex.Message}");
+                }
         }
     }
 

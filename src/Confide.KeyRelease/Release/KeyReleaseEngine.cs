@@ -120,7 +120,17 @@ public sealed class KeyReleaseEngine
     private string Respond(KeyVersion key, string apiVersion, KeyWrapAlgorithm encryption, RSA wrappingKey, string wrappingKeyId)
     {
         string enc = KeyWrap.Name(encryption);
-        byte[] ciphertext = KeyWrap.Wrap(wrappingKey, encryption, key.Material.Secret);
+        byte[] ciphertext;
+        try
+        {
+            ciphertext = KeyWrap.Wrap(wrappingKey, encryption, key.Material.Secret);
+        }
+        catch (CryptographicException ex)
+        {
+            // An RSA key that imports but cannot encrypt (a degenerate exponent, say) is the enclave's problem, not a server error.
+            throw KeyBrokerException.Forbidden(KeyBrokerErrorCodes.NoWrappingKey, $"The enclave's wrapping key '{wrappingKeyId}' cannot encrypt with {enc}: {ex.Message}");
+        }
+
         var keyHsm = new JsonObject
         {
             ["schema_version"] = "1.0",

@@ -53,6 +53,13 @@ public static class WrappingKeySelector
                 throw Refused($"{path} is an RSA-{bits} key; a wrapping key has {KeyWrap.MinimumWrappingKeySize} to {KeyWrap.MaximumWrappingKeySize} bits.");
             }
 
+            // e = 1 would make RSA the identity: the ephemeral key would travel in the clear.
+            byte[] e = [.. parameters.Exponent.SkipWhile(b => b == 0)];
+            if (e.Length == 0 || e.Length > 32 || (e[^1] & 1) == 0 || (e.Length == 1 && e[0] < 3) || (parameters.Modulus[^1] & 1) == 0)
+            {
+                throw Refused($"{path} is not a sound RSA public key: the exponent must be odd and at least 3, the modulus odd.");
+            }
+
             RSA key = RSA.Create();
             try
             {
