@@ -59,6 +59,13 @@ public sealed class SigningKey : IDisposable
     /// <summary>What the embedded evidence binds: SHA-256 of the key's SubjectPublicKeyInfo.</summary>
     public static byte[] PublicKeyDigest(RSA key) => SHA256.HashData(key.ExportSubjectPublicKeyInfo());
 
+    /// <summary>
+    /// RS256 (RSASSA-PKCS1-v1_5 with SHA-256) over <paramref name="data"/>: for services that sign
+    /// their own JWS with this key and its certificate (the key broker's release responses), without
+    /// the private key leaving this object.
+    /// </summary>
+    public byte[] SignRs256(ReadOnlySpan<byte> data) => Key.SignData(data, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+
     /// <summary>This key as Azure Attestation publishes it in <c>/certs</c>: exactly x5c (base64 DER), kid and kty.</summary>
     public JsonObject ToJwk() => new()
     {

@@ -14,7 +14,10 @@ internal static class AdminKeys
         string pem = File.ReadAllText(path);
         if (pem.Contains("-----BEGIN CERTIFICATE-----", StringComparison.Ordinal))
         {
-            return new X509SecurityKey(X509Certificate2.CreateFromPem(pem));
+            X509Certificate2 certificate = X509Certificate2.CreateFromPem(pem);
+
+            // IdentityModel's X509SecurityKey verifies RS* only: an EC certificate's ES256 tokens need its ECDsa key.
+            return certificate.GetECDsaPublicKey() is { } ec ? new ECDsaSecurityKey(ec) : new X509SecurityKey(certificate);
         }
 
         return LoadKey(pem, path);
