@@ -44,4 +44,29 @@ public sealed class KeyBrokerOptions
     /// finds itself on the simulation back-end refuses to start.
     /// </summary>
     public bool AllowSimulation { get; init; }
+
+    /// <summary>
+    /// How the broker's TLS certificate is made. Default <see cref="BrokerTlsMode.SelfSigned"/>
+    /// (clients pin <c>tls.pem</c>); the attested modes let clients check the broker's enclave.
+    /// </summary>
+    public BrokerTlsMode TlsMode { get; init; } = BrokerTlsMode.SelfSigned;
+
+    /// <summary>
+    /// <see cref="BrokerTlsMode.AttestedToken"/>: the attestation service that attests the broker's
+    /// TLS key and its response-signing key (both in the token's <c>x-ms-runtime.keys</c>).
+    /// </summary>
+    public Confide.AttestationService.Client.AttestationClient? TlsAttestation { get; init; }
+}
+
+/// <summary>The broker's TLS certificate.</summary>
+public enum BrokerTlsMode
+{
+    /// <summary>A self-signed certificate kept in the data directory, for clients to pin.</summary>
+    SelfSigned,
+
+    /// <summary>An attested certificate carrying the broker's evidence (DICE and Open Enclave extensions).</summary>
+    AttestedEvidence,
+
+    /// <summary>An attested certificate carrying an attestation token that lists the TLS key and the response-signing key.</summary>
+    AttestedToken,
 }

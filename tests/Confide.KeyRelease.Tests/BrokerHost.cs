@@ -43,7 +43,7 @@ public sealed class BrokerHost : IAsyncDisposable
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     /// <summary>Starts a broker trusting both attestation services (or <paramref name="authorities"/>), administered with the environment's tokens.</summary>
-    public static async Task<BrokerHost> StartAsync(SkrEnvironment environment, bool requireNonce = true, TimeProvider? clock = null, IList<TrustedAuthority>? authorities = null, string? dataDirectory = null, int port = 0, string brokerSigner = "broker", long maxRequestBytes = 256 * 1024, Confide.AttestationService.AdminAuthenticationOptions? admin = null)
+    public static async Task<BrokerHost> StartAsync(SkrEnvironment environment, bool requireNonce = true, TimeProvider? clock = null, IList<TrustedAuthority>? authorities = null, string? dataDirectory = null, int port = 0, string brokerSigner = "broker", long maxRequestBytes = 256 * 1024, Confide.AttestationService.AdminAuthenticationOptions? admin = null, BrokerTlsMode tlsMode = BrokerTlsMode.SelfSigned)
     {
         bool owns = dataDirectory is null;
         dataDirectory ??= Path.Combine(environment.StateDirectory, "broker-" + Guid.NewGuid().ToString("N"));
@@ -61,12 +61,22 @@ public sealed class BrokerHost : IAsyncDisposable
             RequireNonce = requireNonce,
             Clock = clock ?? TimeProvider.System,
             MaxRequestBytes = maxRequestBytes,
+            TlsMode = tlsMode,
+            TlsAttestation = tlsMode == BrokerTlsMode.AttestedToken ? environment.Attestation() : null,
         };
         try
         {
             KeyBrokerServer server = await KeyBrokerServer.StartAsync(new Uri($"https://127.0.0.1:{port}"), dataDirectory, options, Ct);
-            X509Certificate2 tls = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath, Ct));
-            HttpClient client = SkrEnvironment.PinnedClient(tls);
+            HttpClient client;
+            if (tlsMode == BrokerTlsMode.SelfSigned)
+            {
+                client = SkrEnvironment.PinnedClient(X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath, Ct)));
+            }
+            else
+            {
+                client = new HttpClient(Confide.Tls.Hosting.AttestedTls.UseAttestedTls(new SocketsHttpHandler(), environment.BrokerVerifier(brokerSigner)));
+            }
+
             client.BaseAddress = new Uri(server.Url);
             return new BrokerHost(server, tee, dataDirectory, owns, client, environment);
         }

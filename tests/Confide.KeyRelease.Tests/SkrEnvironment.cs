@@ -72,6 +72,22 @@ public sealed class SkrEnvironment : IAsyncLifetime
     /// <summary>The broker's own TEE identity (its keys are sealed to it).</summary>
     public SimulationTee BrokerTee(string signer = "broker") => new(Platform, new TeeIdentity(TeeKind.Simulation, Hash(signer + " code"), Hash(signer), 2, 1, false));
 
+    /// <summary>An attested-TLS verifier admitting exactly the broker enclave of <see cref="BrokerTee"/>: its evidence (simulation) or a token of the simulation authority.</summary>
+    public Confide.Tls.Verification.AttestedCertificateVerifier BrokerVerifier(string signer = "broker")
+    {
+        var verifier = new QuoteVerifierOptions();
+        verifier.SimulationRoots.Add(Platform.RootCertificate);
+        var policy = new Confide.Tls.Verification.AttestedTlsPolicy
+        {
+            UniqueId = Hash(signer + " code"),
+            AllowSimulation = true,
+            Collateral = new SimulatedCollateralProvider(Platform),
+            Verifier = verifier,
+        };
+        policy.TrustedAttestationServices.Add(Attestation());
+        return new Confide.Tls.Verification.AttestedCertificateVerifier(policy);
+    }
+
     public static byte[] Hash(string text) => SHA256.HashData(Encoding.UTF8.GetBytes(text));
 
     public static string Hex(string text) => Convert.ToHexStringLower(Hash(text));

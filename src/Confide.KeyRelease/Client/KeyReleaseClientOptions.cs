@@ -44,4 +44,38 @@ public sealed class KeyReleaseClientOptions
 
     /// <summary>The clock the broker's signing certificate validity is checked against.</summary>
     public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// Options for a broker reached over attested TLS: the connection is accepted only to the
+    /// enclave <paramref name="brokerVerifier"/>'s policy names, and a release is accepted only if
+    /// signed by a key of that enclave — listed in the token of its verified TLS certificate (token
+    /// mode), or attested by the evidence in the signing certificate itself (evidence mode).
+    /// </summary>
+    public static KeyReleaseClientOptions ForAttestedBroker(Uri brokerUrl, ITee tee, AttestationClient attestation, Confide.Tls.Verification.AttestedCertificateVerifier brokerVerifier) => new()
+    {
+        BrokerUrl = brokerUrl,
+        BrokerHttpClient = new HttpClient(Confide.Tls.Hosting.AttestedTls.UseAttestedTls(new SocketsHttpHandler(), brokerVerifier)),
+        Tee = tee,
+        Attestation = attestation,
+        ValidateBrokerCertificate = certificate => IsBrokerKey(brokerVerifier, certificate),
+    };
+
+    private static bool IsBrokerKey(Confide.Tls.Verification.AttestedCertificateVerifier brokerVerifier, X509Certificate2 signingCertificate)
+    {
+        using System.Security.Cryptography.RSA? key = signingCertificate.GetRSAPublicKey();
+        if (key is not null && brokerVerifier.IsKeyOfVerifiedPeer(key.ExportParameters(includePrivateParameters: false)))
+        {
+            return true;
+        }
+
+        try
+        {
+            brokerVerifier.VerifyAsync(signingCertificate).GetAwaiter().GetResult();
+            return true;
+        }
+        catch (Confide.Tls.Verification.AttestedTlsException)
+        {
+            return false;
+        }
+    }
 }

@@ -7,6 +7,8 @@ using Confide.KeyRelease.Http;
 using Confide.KeyRelease.Keys;
 using Confide.KeyRelease.Release;
 using Confide.Tee.Storage;
+using Confide.Tls.Certificates;
+using Confide.Tls.Hosting;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -89,9 +91,25 @@ public sealed class KeyBrokerServer : IAsyncDisposable
             var management = new KeyManagement(keys, audit, options.Clock, brokerUrl);
             var release = new KeyReleaseEngine(keys, verifier, new NonceCache(options.Clock), signer, audit, brokerUrl, options.RequireNonce, options.ClockSkew);
 
+            AttestedCertificateProvider? attestedTls = await AttestedTlsAsync(options, signer, cancellationToken).ConfigureAwait(false);
+            if (attestedTls is not null)
+            {
+                owned.Add(attestedTls);
+            }
+
             WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
-            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen => listen.UseHttps(tls)));
+            builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, port, listen =>
+            {
+                if (attestedTls is not null)
+                {
+                    listen.UseAttestedTls(attestedTls);
+                }
+                else
+                {
+                    listen.UseHttps(tls);
+                }
+            }));
             builder.Services.AddAdminAuthentication(options.AdminAuthentication, KeyBrokerEndpoints.AdminPolicyName, KeyBrokerEndpoints.WriteUnauthorizedAsync, KeyBrokerEndpoints.WriteForbiddenAsync);
             WebApplication app = builder.Build();
             app.UseAuthentication();
@@ -100,12 +118,41 @@ public sealed class KeyBrokerServer : IAsyncDisposable
             string signingPem = Path.Combine(dataDirectory, "signing-certificate.pem");
             DurableFile.WriteAllBytes(signingPem, System.Text.Encoding.ASCII.GetBytes(signer.Current.Certificate.ExportCertificatePem()));
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            return new KeyBrokerServer(app, brokerUrl, pemPath, keys, signer, verifier, audit) { SigningCertificatePath = signingPem };
+            return new KeyBrokerServer(app, brokerUrl, pemPath, keys, signer, verifier, audit) { SigningCertificatePath = signingPem, AttestedTlsCertificate = attestedTls };
         }
         catch
         {
             owned.ForEach(o => o.Dispose());
             throw;
+        }
+    }
+
+    /// <summary>The attested TLS certificate, in the attested modes.</summary>
+    public AttestedCertificateProvider? AttestedTlsCertificate { get; private init; }
+
+    private static async Task<AttestedCertificateProvider?> AttestedTlsAsync(KeyBrokerOptions options, AttestationTokenSigner signer, CancellationToken cancellationToken)
+    {
+        switch (options.TlsMode)
+        {
+            case BrokerTlsMode.AttestedEvidence:
+                return await AttestedCertificateProvider.CreateAsync(options.Tee, cancellationToken: cancellationToken).ConfigureAwait(false);
+            case BrokerTlsMode.AttestedToken:
+                Confide.AttestationService.Client.AttestationClient attestation = options.TlsAttestation
+                    ?? throw new ArgumentException("BrokerTlsMode.AttestedToken needs KeyBrokerOptions.TlsAttestation.", nameof(options));
+                var certificateOptions = new AttestedCertificateOptions();
+                return await AttestedCertificateProvider.CreateAsync(
+                    ct =>
+                    {
+                        // The response-signing key rides in the same token, so a client that verified
+                        // the TLS certificate also knows the key that signs releases.
+                        using System.Security.Cryptography.RSA signing = signer.Current.Certificate.GetRSAPublicKey()!;
+                        var signingKey = AttestedCertificate.RsaJwk(signing.ExportParameters(includePrivateParameters: false));
+                        return AttestedCertificate.CreateWithTokenAsync(options.Tee, attestation, certificateOptions, [signingKey], ct);
+                    },
+                    certificateOptions,
+                    cancellationToken).ConfigureAwait(false);
+            default:
+                return null;
         }
     }
 
@@ -118,6 +165,7 @@ public sealed class KeyBrokerServer : IAsyncDisposable
         _verifier.Dispose();
         _audit.Dispose();
         _signer.Dispose();
+        AttestedTlsCertificate?.Dispose();
         Keys.Dispose();
     }
 }

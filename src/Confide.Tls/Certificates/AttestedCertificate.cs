@@ -50,11 +50,16 @@ public static class AttestedCertificate
     /// JSON, so the token's <c>x-ms-runtime</c> names the key) and carries the token, so that
     /// clients need to trust only the service's signing keys.
     /// </summary>
-    public static async Task<X509Certificate2> CreateWithTokenAsync(ITee tee, AttestationClient attestation, AttestedCertificateOptions? options = null, CancellationToken cancellationToken = default)
+    /// <param name="additionalKeys">
+    /// Other public keys of the same enclave (JWKs) to list beside the certificate's in the token's
+    /// <c>x-ms-runtime.keys</c>, so that a client that verified this certificate also knows them
+    /// (a key broker's response-signing key, say).
+    /// </param>
+    public static async Task<X509Certificate2> CreateWithTokenAsync(ITee tee, AttestationClient attestation, AttestedCertificateOptions? options = null, IEnumerable<IReadOnlyDictionary<string, string>>? additionalKeys = null, CancellationToken cancellationToken = default)
     {
         options ??= new AttestedCertificateOptions();
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var runtime = new RuntimeData(RuntimeKeys(key.ExportParameters(includePrivateParameters: false)), RuntimeDataType.Json);
+        var runtime = new RuntimeData(RuntimeKeys(key.ExportParameters(includePrivateParameters: false), additionalKeys), RuntimeDataType.Json);
         TeeEvidence evidence = await tee.GetEvidenceAsync(SHA256.HashData(runtime.Data), cancellationToken).ConfigureAwait(false);
         AttestationResult result = evidence.Format switch
         {
@@ -67,10 +72,10 @@ public static class AttestedCertificate
         return SelfSign(key, [new X509Extension(AttestedTlsOids.DiceTaggedEvidence, record, critical: false)], options);
     }
 
-    /// <summary>The runtime data of token mode: a JWK set holding the certificate's public key.</summary>
-    public static byte[] RuntimeKeys(ECParameters publicKey) => JsonSerializer.SerializeToUtf8Bytes(new
+    /// <summary>The runtime data of token mode: a JWK set holding the certificate's public key first, then any others.</summary>
+    public static byte[] RuntimeKeys(ECParameters publicKey, IEnumerable<IReadOnlyDictionary<string, string>>? additionalKeys = null) => JsonSerializer.SerializeToUtf8Bytes(new
     {
-        keys = new[]
+        keys = new IReadOnlyDictionary<string, string>[]
         {
             new Dictionary<string, string>
             {
@@ -80,8 +85,17 @@ public static class AttestedCertificate
                 ["x"] = Base64UrlEncoder.Encode(publicKey.Q.X),
                 ["y"] = Base64UrlEncoder.Encode(publicKey.Q.Y),
             },
-        },
+        }.Concat(additionalKeys ?? []),
     });
+
+    /// <summary>An RSA public key as a JWK (for <c>additionalKeys</c>).</summary>
+    public static IReadOnlyDictionary<string, string> RsaJwk(RSAParameters publicKey, string use = "sig") => new Dictionary<string, string>
+    {
+        ["kty"] = "RSA",
+        ["use"] = use,
+        ["n"] = Base64UrlEncoder.Encode(publicKey.Modulus),
+        ["e"] = Base64UrlEncoder.Encode(publicKey.Exponent),
+    };
 
     private static byte[] RequireQuote(TeeEvidence evidence) =>
         evidence.Format is EvidenceFormat.SgxQuote or EvidenceFormat.TdxQuote

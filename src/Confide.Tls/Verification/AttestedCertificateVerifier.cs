@@ -73,6 +73,22 @@ public sealed class AttestedCertificateVerifier
         return peer is not null;
     }
 
+    /// <summary>The peers verified and not yet expired (e.g. to find the token that vouches for another key of a peer).</summary>
+    public IEnumerable<AttestedPeer> VerifiedPeers => _verified.Values.Where(p => p.ValidUntil > Now);
+
+    /// <summary>
+    /// True when a verified token-mode peer lists <paramref name="publicKey"/> among its
+    /// <c>x-ms-runtime.keys</c>: the same attested enclave holds that RSA key too.
+    /// </summary>
+    public bool IsKeyOfVerifiedPeer(RSAParameters publicKey)
+    {
+        string n = Base64UrlEncoder.Encode(publicKey.Modulus), e = Base64UrlEncoder.Encode(publicKey.Exponent);
+        return VerifiedPeers.Any(peer => peer.TokenClaims is { } claims && RuntimeKeys(claims).Any(k =>
+            k.TryGetProperty("kty", out JsonElement kty) && kty.GetString() == "RSA"
+            && k.TryGetProperty("n", out JsonElement kn) && kn.GetString() == n
+            && k.TryGetProperty("e", out JsonElement ke) && ke.GetString() == e));
+    }
+
     /// <summary>Forgets every verified certificate (e.g. after a policy change or a TCB recovery).</summary>
     public void ClearCache() => _verified.Clear();
 
@@ -346,17 +362,29 @@ public sealed class AttestedCertificateVerifier
 
         ECParameters parameters = key.ExportParameters(includePrivateParameters: false);
         string x = Base64UrlEncoder.Encode(parameters.Q.X), y = Base64UrlEncoder.Encode(parameters.Q.Y);
+        return RuntimeKeys(claims).Any(k =>
+            k.TryGetProperty("x", out JsonElement kx) && kx.GetString() == x
+            && k.TryGetProperty("y", out JsonElement ky) && ky.GetString() == y);
+    }
+
+    /// <summary>The JWK objects of a token's <c>x-ms-runtime.keys</c> (none when absent or malformed).</summary>
+    private static List<JsonElement> RuntimeKeys(IDictionary<string, object> claims)
+    {
+        if (!claims.TryGetValue("x-ms-runtime", out object? runtime))
+        {
+            return [];
+        }
+
         try
         {
             using JsonDocument document = JsonDocument.Parse(runtime is JsonElement element ? element.GetRawText() : runtime.ToString()!);
-            return document.RootElement.TryGetProperty("keys", out JsonElement keys) && keys.ValueKind == JsonValueKind.Array
-                && keys.EnumerateArray().Any(k => k.ValueKind == JsonValueKind.Object
-                    && k.TryGetProperty("x", out JsonElement kx) && kx.GetString() == x
-                    && k.TryGetProperty("y", out JsonElement ky) && ky.GetString() == y);
+            return document.RootElement.ValueKind == JsonValueKind.Object && document.RootElement.TryGetProperty("keys", out JsonElement keys) && keys.ValueKind == JsonValueKind.Array
+                ? [.. keys.EnumerateArray().Where(k => k.ValueKind == JsonValueKind.Object).Select(k => k.Clone())]
+                : [];
         }
         catch (JsonException)
         {
-            return false;
+            return [];
         }
     }
 
