@@ -35,4 +35,39 @@ public sealed class TrustedAuthority
     public X509Certificate2? TlsCertificate { get; }
 
     public override string ToString() => Issuer;
+
+    /// <summary>A handler for connections to this authority: TLS trusted as described above, no redirects.</summary>
+    public SocketsHttpHandler CreateHandler()
+    {
+        var handler = new SocketsHttpHandler { AllowAutoRedirect = false };
+        if (TlsCertificate is { } pinned)
+        {
+            handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ChainsTo(pinned, certificate, chain, errors);
+        }
+
+        return handler;
+    }
+
+    private static bool ChainsTo(X509Certificate2 pinned, X509Certificate? presented, X509Chain? presentedChain, System.Net.Security.SslPolicyErrors errors)
+    {
+        if (presented is null || errors.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(System.Net.Security.SslPolicyErrors.RemoteCertificateNotAvailable))
+        {
+            return false;
+        }
+
+        using X509Certificate2 leaf = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(pinned);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        if (presentedChain is not null)
+        {
+            foreach (X509ChainElement element in presentedChain.ChainElements)
+            {
+                chain.ChainPolicy.ExtraStore.Add(element.Certificate);
+            }
+        }
+
+        return chain.Build(leaf);
+    }
 }

@@ -29,9 +29,10 @@ internal static class KeyBrokerCommands
         var adminAudience = new Option<string>("--admin-audience") { Description = "Audience (aud) the bearer tokens must carry.", DefaultValueFactory = _ => KeyBrokerOptions.DefaultAdminAudience };
         var authorities = new Option<string[]>("--trusted-authority") { Description = "An attestation authority (https URL, the tokens' iss) whose tokens can release keys (repeatable).", AllowMultipleArgumentsPerToken = false };
         var authorityCas = new Option<string[]>("--authority-ca") { Description = "PEM certificate the authorities' TLS must chain to: one for all, or one per --trusted-authority in the same order.", AllowMultipleArgumentsPerToken = false };
+        var tls = new Option<string>("--tls") { Description = "The broker's TLS certificate: self-signed (clients pin tls.pem), attested (carries the broker's evidence) or attested-token (carries a token from the first --trusted-authority).", DefaultValueFactory = _ => "self-signed" };
         var command = new Command("serve", "Serve the key broker REST API over HTTPS until stopped (Ctrl+C).")
         {
-            urls, dataDirectory, tee, allowSimulation, adminIssuer, adminKeys, adminAudience, authorities, authorityCas,
+            urls, dataDirectory, tee, allowSimulation, adminIssuer, adminKeys, adminAudience, authorities, authorityCas, tls,
         };
         command.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -43,12 +44,24 @@ internal static class KeyBrokerCommands
 
             IList<TrustedAuthority> trusted = TrustedAuthorities(result.GetValue(authorities) ?? [], result.GetValue(authorityCas) ?? []);
             using ITee brokerTee = await new TeeOptions { Backend = TeeOptions.ParseBackend(result.GetValue(tee)) }.CreateAsync(KeyBrokerIdentity.Simulated, cancellationToken);
+            BrokerTlsMode tlsMode = result.GetValue(tls) switch
+            {
+                "self-signed" => BrokerTlsMode.SelfSigned,
+                "attested" => BrokerTlsMode.AttestedEvidence,
+                "attested-token" => BrokerTlsMode.AttestedToken,
+                var other => throw new ArgumentException($"--tls '{other}': use self-signed, attested or attested-token."),
+            };
+            using Confide.AttestationService.Client.AttestationClient? tlsAttestation = tlsMode == BrokerTlsMode.AttestedToken
+                ? TlsAttestation(trusted.FirstOrDefault() ?? throw new ArgumentException("--tls attested-token needs a --trusted-authority to attest the broker."))
+                : null;
             var options = new KeyBrokerOptions
             {
                 Tee = brokerTee,
                 AllowSimulation = result.GetValue(allowSimulation),
                 AdminAuthentication = admin,
                 TrustedAuthorities = trusted,
+                TlsMode = tlsMode,
+                TlsAttestation = tlsAttestation,
             };
             string data = result.GetValue(dataDirectory) ?? Path.Combine(Path.GetDirectoryName(SimulatedPlatform.DefaultStateDirectory)!, "key-broker");
             KeyBrokerServer server;
@@ -66,7 +79,7 @@ internal static class KeyBrokerCommands
             await using (server)
             {
                 Console.WriteLine($"key broker: {server.Url}");
-                Console.WriteLine($"tls certificate: {server.TlsCertificatePath}");
+                Console.WriteLine(tlsMode == BrokerTlsMode.SelfSigned ? $"tls certificate: {server.TlsCertificatePath}" : $"tls: attested ({result.GetValue(tls)}); clients verify the broker's enclave, mrenclave {brokerTee.Identity.UniqueIdHex}");
                 Console.WriteLine($"signing certificate: {server.SigningCertificatePath} (release responses are signed with it; sealed by the {brokerTee.Kind} TEE)");
                 Console.WriteLine($"keys: {server.Keys.Names.Count}; audit log: {server.AuditLogPath}");
                 Console.WriteLine(trusted.Count > 0 ? $"trusted authorities: {string.Join(", ", trusted)}" : "trusted authorities: none (no key can be released)");
@@ -78,6 +91,10 @@ internal static class KeyBrokerCommands
         }));
         return command;
     }
+
+    /// <summary>A client of the authority that attests the broker's TLS key, trusting its TLS as the release path does.</summary>
+    private static Confide.AttestationService.Client.AttestationClient TlsAttestation(TrustedAuthority authority) =>
+        new(new Uri(authority.Issuer), new Confide.AttestationService.Client.AttestationClientOptions { HttpClient = new HttpClient(authority.CreateHandler()) });
 
     /// <summary>Pairs authorities with CA certificates: none, one for all, or one each in order.</summary>
     private static List<TrustedAuthority> TrustedAuthorities(string[] urls, string[] caFiles)

@@ -144,11 +144,7 @@ public sealed class AttestationTokenVerifier : IDisposable
             Trusted = trusted;
             _time = time;
             _refreshInterval = refreshInterval;
-            var handler = new SocketsHttpHandler { AllowAutoRedirect = false };
-            if (trusted.TlsCertificate is { } pinned)
-            {
-                handler.SslOptions.RemoteCertificateValidationCallback = (_, certificate, chain, errors) => ChainsTo(pinned, certificate, chain, errors);
-            }
+            SocketsHttpHandler handler = trusted.CreateHandler();
 
             _http = new HttpClient(handler) { Timeout = TimeSpan.FromSeconds(15), MaxResponseContentBufferSize = MaxKeySetBytes };
         }
@@ -273,27 +269,5 @@ public sealed class AttestationTokenVerifier : IDisposable
         }
 
         /// <summary>TLS trust for a pinned authority: the host name must match, and the chain must end at the pinned certificate.</summary>
-        private static bool ChainsTo(X509Certificate2 pinned, X509Certificate? presented, X509Chain? presentedChain, SslPolicyErrors errors)
-        {
-            if (presented is null || errors.HasFlag(SslPolicyErrors.RemoteCertificateNameMismatch) || errors.HasFlag(SslPolicyErrors.RemoteCertificateNotAvailable))
-            {
-                return false;
-            }
-
-            using X509Certificate2 leaf = X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
-            using var chain = new X509Chain();
-            chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
-            chain.ChainPolicy.CustomTrustStore.Add(pinned);
-            chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
-            if (presentedChain is not null)
-            {
-                foreach (X509ChainElement element in presentedChain.ChainElements)
-                {
-                    chain.ChainPolicy.ExtraStore.Add(element.Certificate);
-                }
-            }
-
-            return chain.Build(leaf);
-        }
     }
 }
