@@ -88,6 +88,8 @@ public sealed class CliTests(EnclaveFixture fixture)
         Assert.Contains("its operator set a policy that permits only MRSIGNER", output, StringComparison.Ordinal);
         Assert.Contains("It verified the quote and issued an RS256 token", output, StringComparison.Ordinal);
         Assert.Contains("hello-svn 1 (issued by the policy)", output, StringComparison.Ordinal);
+        Assert.Contains("The enclave checked the broker over attested TLS (AttestationToken", output, StringComparison.Ordinal);
+        Assert.Contains("key check value matches the owner's = True", output, StringComparison.Ordinal);
         Assert.Contains("nonce matches True", output, StringComparison.Ordinal);
         Assert.Contains("unsealed inside and matched: True", output, StringComparison.Ordinal);
         Assert.Contains("A tampered blob is refused", output, StringComparison.Ordinal);

@@ -20,6 +20,12 @@ public interface IHelloEnclave
 
     /// <summary>Unseals inside the enclave and compares; the plaintext never leaves.</summary>
     Task<bool> CheckSecretAsync(byte[] sealedSecret, string candidate, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// Gets a key from a key broker over attested TLS (the broker's enclave checked first), after
+    /// attesting with the attestation service; the key stays inside. Returns only a check value.
+    /// </summary>
+    Task<KeyReleaseOutcome> ReleaseKeyAsync(KeyReleaseRequest request, CancellationToken cancellationToken);
 }
 
 /// <summary>The ocalls: what the enclave may ask of the host (the EDL <c>untrusted</c> block).</summary>
@@ -34,3 +40,12 @@ public interface IHelloHost
 public sealed record EnclaveInfo(string Tee, string UniqueId, string SignerId, ushort ProductId, ushort SecurityVersion, bool Debug, bool Simulated);
 
 public sealed record EvidenceResult(string Format, byte[] Evidence, string? Collateral, bool Simulated);
+
+/// <summary>
+/// Where the broker and the attestation service are and how to trust them. In production these
+/// belong in the enclave's measured configuration; the demo's host passes them.
+/// </summary>
+public sealed record KeyReleaseRequest(string BrokerUrl, string BrokerUniqueId, string AttestationUrl, string AttestationTlsCertificatePem, string KeyName);
+
+/// <summary>The released key's id and HMAC-SHA256(key, "hello-enclave key check"): proof of possession, not the key.</summary>
+public sealed record KeyReleaseOutcome(string KeyId, string KeyCheck, string BrokerVerifiedAs);

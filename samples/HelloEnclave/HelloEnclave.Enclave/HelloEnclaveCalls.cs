@@ -1,6 +1,10 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Security.Cryptography.X509Certificates;
+using Confide.AttestationService.Client;
 using Confide.Enclave.Runtime;
+using Confide.KeyRelease.Client;
+using Confide.Tls.Verification;
 using Confide.Tee;
 using HelloEnclave.Contract;
 
@@ -47,6 +51,29 @@ internal sealed class HelloEnclaveCalls(EnclaveContext enclave, IHelloHost host)
         finally
         {
             CryptographicOperations.ZeroMemory(secret);
+        }
+    }
+
+    public async Task<KeyReleaseOutcome> ReleaseKeyAsync(KeyReleaseRequest request, CancellationToken cancellationToken)
+    {
+        // Trust the attestation service by its TLS certificate, and the broker by its enclave,
+        // which the attestation service vouches for in the broker's TLS certificate (token mode).
+        byte[] pinned = X509Certificate2.CreateFromPem(request.AttestationTlsCertificatePem).RawData;
+        using var attestationHttp = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
+        });
+        using var attestation = new AttestationClient(new Uri(request.AttestationUrl), new AttestationClientOptions { HttpClient = attestationHttp });
+        var brokerPolicy = new AttestedTlsPolicy { UniqueId = Convert.FromHexString(request.BrokerUniqueId) };
+        brokerPolicy.TrustedAttestationServices.Add(attestation);
+        var brokerVerifier = new AttestedCertificateVerifier(brokerPolicy);
+        KeyReleaseClientOptions options = KeyReleaseClientOptions.ForAttestedBroker(new Uri(request.BrokerUrl), enclave.Tee, attestation, brokerVerifier);
+        using (options.BrokerHttpClient)
+        {
+            using ReleasedKey key = await new KeyReleaseClient(options).ReleaseAsync(request.KeyName, cancellationToken: cancellationToken);
+            string check = Convert.ToHexStringLower(HMACSHA256.HashData(key.SymmetricKey, "hello-enclave key check"u8));
+            AttestedPeer broker = brokerVerifier.VerifiedPeers.First();
+            return new KeyReleaseOutcome(key.KeyId, check, $"{broker.Kind}, unique id {broker.UniqueIdHex[..16]}…");
         }
     }
 }

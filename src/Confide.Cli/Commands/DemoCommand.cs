@@ -4,8 +4,13 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json;
 using Confide.Attestation.Verification;
 using Confide.AttestationService;
+using System.Text.Json.Nodes;
 using Confide.AttestationService.Client;
 using Confide.AttestationService.Hosting;
+using Confide.KeyRelease;
+using Confide.KeyRelease.Hosting;
+using Confide.Tls.Hosting;
+using Confide.Tls.Verification;
 using Confide.Tee.Simulation;
 using System.Diagnostics;
 using System.Security.Cryptography;
@@ -55,6 +60,8 @@ internal static class DemoCommand
             Detail($"MRENCLAVE {identity.MrEnclaveHex}  (hash of the manifest and every trusted file)");
             Detail($"MRSIGNER  {identity.MrSignerHex}  (hash of the signer's modulus)");
 
+            await using DemoServices services = await DemoServices.StartAsync(identity.MrSignerHex, work.FullName, cancellationToken);
+
             var options = new EnclaveHostOptions { Tee = TeeBackend.Simulation }.WithOcalls<IHelloHost>(new DemoHostCalls());
             options.Environment["HELLO_GREETING"] = "Hello";
             await using (EnclaveHost<IHelloEnclave> enclave = await EnclaveHost.LaunchAsync<IHelloEnclave>(package, options, cancellationToken))
@@ -74,11 +81,13 @@ internal static class DemoCommand
                 Step(6, $"Evidence for a fresh nonce: an SGX ECDSA quote v{quote.Version} of {evidence.Evidence.Length} bytes with {evidence.Collateral?.Length ?? 0} bytes of collateral.");
                 Detail($"report data = SHA-256(nonce): {bound}; quote MRENCLAVE matches: {Convert.ToHexStringLower(quote.SgxBody!.MrEnclave) == identity.MrEnclaveHex}");
                 Detail("It chains to this machine's simulation root CA, which no production policy trusts.");
-                await AttestAsync(evidence.Evidence, nonce, cancellationToken);
+                await services.AttestAsync(evidence.Evidence, nonce, cancellationToken);
+
+                await services.ReleaseKeyAsync(enclave.Calls, identity.MrSignerHex, cancellationToken);
 
                 byte[] sealedSecret = await enclave.Calls.SealSecretAsync("correct horse battery staple", uniqueToThisBuild: false, cancellationToken);
                 bool opens = await enclave.Calls.CheckSecretAsync(sealedSecret, "correct horse battery staple", cancellationToken);
-                Step(7, $"Sealed a secret inside the enclave: the host holds only a {sealedSecret.Length}-byte blob; unsealed inside and matched: {opens}.");
+                Step(8, $"Sealed a secret inside the enclave: the host holds only a {sealedSecret.Length}-byte blob; unsealed inside and matched: {opens}.");
 
                 byte[] tampered = sealedSecret.ToArray();
                 tampered[^1] ^= 0x01;
@@ -94,7 +103,7 @@ internal static class DemoCommand
                 }
             }
 
-            Step(8, "The host closed the channel; the enclave exited.");
+            Step(9, "The host closed the channel; the enclave exited.");
 
             await File.AppendAllTextAsync(Path.Combine(package, "HelloEnclave.Contract.dll"), "tampered", cancellationToken);
             try
@@ -105,7 +114,7 @@ internal static class DemoCommand
             }
             catch (EnclavePackageException ex)
             {
-                Step(9, $"After changing one file, the host refuses to launch: {ex.Message}");
+                Step(10, $"After changing one file, the host refuses to launch: {ex.Message}");
             }
 
             Console.WriteLine();
@@ -124,77 +133,6 @@ internal static class DemoCommand
             }
         }
     }
-
-    /// <summary>
-    /// Attests the evidence with an attestation service started for the demo (HTTPS on a free
-    /// loopback port, simulation allowed): an operator first sets a policy that admits only this
-    /// enclave's signer, then the token is validated strictly by the C# client.
-    /// </summary>
-    private static async Task AttestAsync(byte[] quote, byte[] nonce, CancellationToken cancellationToken)
-    {
-        using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
-        using var operatorKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        var verifier = new QuoteVerifierOptions();
-        verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
-        var admin = new AdminAuthenticationOptions { Issuer = "https://operator.demo.invalid" };
-        admin.SigningKeys.Add(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(operatorKey));
-        var options = new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(platform), Verifier = verifier, AllowSimulation = true, AdminAuthentication = admin };
-        string data = Directory.CreateTempSubdirectory("confide-demo-attestation-").FullName;
-        try
-        {
-            await using AttestationServer server = await AttestationServer.StartAsync(new Uri("https://127.0.0.1:0"), data, options, cancellationToken);
-            using X509Certificate2 tls = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(server.TlsCertificatePath, cancellationToken));
-            var clientOptions = new AttestationClientOptions
-            {
-                HttpClient = new HttpClient(new SocketsHttpHandler
-                {
-                    SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(tls.GetCertHash()) },
-                }),
-            };
-
-            string mrSigner = Convert.ToHexStringLower(Quote.Parse(quote).SgxBody!.MrSigner);
-            string policy = $$"""
-                version= 1.0;
-                authorizationrules {
-                    [type=="x-ms-sgx-mrsigner", value=="{{mrSigner}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
-                };
-                issuancerules {
-                    c:[type=="x-ms-sgx-svn"] => issue(type="hello-svn", value=c.value);
-                };
-                """;
-            string operatorToken = OperatorToken(operatorKey, admin.Issuer);
-            using (var administration = new AttestationAdministrationClient(new Uri(server.Issuer), _ => ValueTask.FromResult(operatorToken), clientOptions))
-            {
-                PolicyModificationResult set = await administration.SetPolicyAsync(Confide.AttestationService.Policies.AttestationType.SgxEnclave, policy, cancellationToken: cancellationToken);
-                Detail($"An attestation service at {server.Issuer} (Azure Attestation API); its operator set a policy that permits only MRSIGNER {mrSigner[..16]}... ({set.PolicyResult}).");
-            }
-
-            using var client = new AttestationClient(new Uri(server.Issuer), clientOptions);
-            AttestationResult result = await client.AttestSgxEnclaveAsync(quote, nonce: Convert.ToHexStringLower(nonce), cancellationToken: cancellationToken);
-            Detail($"It verified the quote and issued an {result.Jwt.Alg} token (kid {result.Jwt.Kid}), validated against its /certs:");
-            Detail($"  x-ms-sgx-mrenclave {result.Claims["x-ms-sgx-mrenclave"]}, x-ms-sgx-product-id {result.Claims["x-ms-sgx-product-id"]}, x-ms-sgx-is-debuggable {result.Claims["x-ms-sgx-is-debuggable"].ToString()!.ToLowerInvariant()}");
-            Detail($"  hello-svn {result.Claims["hello-svn"]} (issued by the policy), nonce matches {(string)result.Claims["nonce"] == Convert.ToHexStringLower(nonce)}");
-        }
-        catch (AttestationClientException ex)
-        {
-            Detail($"The attestation service refused: {ex.ErrorCode}: {ex.Message}");
-            throw;
-        }
-        finally
-        {
-            Directory.Delete(data, recursive: true);
-        }
-    }
-
-    /// <summary>A bearer token for the demo's operator (what <c>confide attestation admin-token</c> prints).</summary>
-    private static string OperatorToken(ECDsa key, string issuer) =>
-        new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
-        {
-            Issuer = issuer,
-            Audience = AdminAuthenticationOptions.DefaultAudience,
-            Expires = DateTime.UtcNow.AddMinutes(10),
-            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(key), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
-        });
 
     private static void Step(int number, string text) => Console.WriteLine($"{number}. {text}");
 
@@ -219,5 +157,190 @@ internal static class DemoCommand
         }
 
         public Task<string> GetHostNameAsync() => Task.FromResult(Environment.MachineName);
+    }
+
+    /// <summary>
+    /// The services around the enclave, on loopback: an attestation service (Azure Attestation API)
+    /// whose operator admits only the demo enclave's signer and the broker's, and a key broker on
+    /// the simulation TEE that serves attested TLS (a token from that service) and holds one key.
+    /// </summary>
+    private sealed class DemoServices : IAsyncDisposable
+    {
+        private const string OperatorIssuer = "https://operator.demo.invalid";
+
+        private readonly List<IAsyncDisposable> _async = [];
+        private readonly List<IDisposable> _owned = [];
+
+        private DemoServices()
+        {
+        }
+
+        public AttestationServer Attestation { get; private set; } = null!;
+
+        public KeyBrokerServer Broker { get; private set; } = null!;
+
+        private AttestationClientOptions ClientOptions { get; set; } = null!;
+
+        private byte[] DemoKey { get; } = RandomNumberGenerator.GetBytes(32);
+
+        private ECDsa OperatorKey { get; } = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
+        public static async Task<DemoServices> StartAsync(string enclaveSigner, string work, CancellationToken cancellationToken)
+        {
+            var services = new DemoServices();
+            try
+            {
+                await services.StartCoreAsync(enclaveSigner, work, cancellationToken);
+                return services;
+            }
+            catch
+            {
+                await services.DisposeAsync();
+                throw;
+            }
+        }
+
+        private async Task StartCoreAsync(string enclaveSigner, string work, CancellationToken cancellationToken)
+        {
+            SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
+            _owned.Add(platform);
+            _owned.Add(OperatorKey);
+            var verifier = new QuoteVerifierOptions();
+            verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
+            var admin = new AdminAuthenticationOptions { Issuer = OperatorIssuer };
+            admin.SigningKeys.Add(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(OperatorKey));
+            var options = new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(platform), Verifier = verifier, AllowSimulation = true, AdminAuthentication = admin };
+            Attestation = await AttestationServer.StartAsync(new Uri("https://127.0.0.1:0"), Path.Combine(work, "attestation"), options, cancellationToken);
+            _async.Add(Attestation);
+
+            byte[] pinned = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Attestation.TlsCertificatePath, cancellationToken)).RawData;
+            var http = new HttpClient(new SocketsHttpHandler
+            {
+                SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
+            });
+            _owned.Add(http);
+            ClientOptions = new AttestationClientOptions { HttpClient = http };
+
+            // The operator's policy: the demo enclave's signer, or the key broker's, and never a debug build.
+            var brokerIdentity = KeyBrokerIdentity.Simulated();
+            string policy = $$"""
+                version= 1.0;
+                authorizationrules {
+                    [type=="x-ms-sgx-mrsigner", value=="{{enclaveSigner}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
+                    [type=="x-ms-sgx-mrsigner", value=="{{brokerIdentity.SignerIdHex}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
+                };
+                issuancerules {
+                    c:[type=="x-ms-sgx-svn"] => issue(type="hello-svn", value=c.value);
+                };
+                """;
+            string operatorToken = OperatorToken(AdminAuthenticationOptions.DefaultAudience);
+            using (var administration = new AttestationAdministrationClient(new Uri(Attestation.Issuer), _ => ValueTask.FromResult(operatorToken), ClientOptions))
+            {
+                await administration.SetPolicyAsync(Confide.AttestationService.Policies.AttestationType.SgxEnclave, policy, cancellationToken: cancellationToken);
+            }
+
+            // The key broker, on its own (simulated) enclave identity, attested by that service.
+            var brokerTee = new SimulationTee(platform, brokerIdentity);
+            _owned.Add(brokerTee);
+            var attestationForBroker = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
+            _owned.Add(attestationForBroker);
+            var brokerAdmin = new AdminAuthenticationOptions { Issuer = OperatorIssuer, Audience = KeyBrokerOptions.DefaultAdminAudience };
+            brokerAdmin.SigningKeys.Add(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(OperatorKey));
+            Broker = await KeyBrokerServer.StartAsync(new Uri("https://127.0.0.1:0"), Path.Combine(work, "broker"), new KeyBrokerOptions
+            {
+                Tee = brokerTee,
+                AllowSimulation = true,
+                AdminAuthentication = brokerAdmin,
+                TrustedAuthorities = [new TrustedAuthority(new Uri(Attestation.Issuer), X509CertificateLoader.LoadCertificate(pinned))],
+                TlsMode = BrokerTlsMode.AttestedToken,
+                TlsAttestation = attestationForBroker,
+            }, cancellationToken);
+            _async.Add(Broker);
+        }
+
+        /// <summary>Attests the demo enclave's quote and shows the strictly validated token's claims.</summary>
+        public async Task AttestAsync(byte[] quote, byte[] nonce, CancellationToken cancellationToken)
+        {
+            string mrSigner = Convert.ToHexStringLower(Quote.Parse(quote).SgxBody!.MrSigner);
+            Detail($"An attestation service at {Attestation.Issuer} (Azure Attestation API); its operator set a policy that permits only MRSIGNER {mrSigner[..16]}... and the key broker's.");
+            using var client = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
+            AttestationResult result = await client.AttestSgxEnclaveAsync(quote, nonce: Convert.ToHexStringLower(nonce), cancellationToken: cancellationToken);
+            Detail($"It verified the quote and issued an {result.Jwt.Alg} token (kid {result.Jwt.Kid}), validated against its /certs:");
+            Detail($"  x-ms-sgx-mrenclave {result.Claims["x-ms-sgx-mrenclave"]}, x-ms-sgx-product-id {result.Claims["x-ms-sgx-product-id"]}, x-ms-sgx-is-debuggable {result.Claims["x-ms-sgx-is-debuggable"].ToString()!.ToLowerInvariant()}");
+            Detail($"  hello-svn {result.Claims["hello-svn"]} (issued by the policy), nonce matches {(string)result.Claims["nonce"] == Convert.ToHexStringLower(nonce)}");
+        }
+
+        /// <summary>The key owner stores a key under a release policy; the enclave gets it over attested TLS.</summary>
+        public async Task ReleaseKeyAsync(IHelloEnclave enclave, string enclaveSigner, CancellationToken cancellationToken)
+        {
+            var releasePolicy = new JsonObject
+            {
+                ["version"] = "1.0.0",
+                ["anyOf"] = new JsonArray(new JsonObject
+                {
+                    ["authority"] = Attestation.Issuer,
+                    ["allOf"] = new JsonArray(
+                        new JsonObject { ["claim"] = "x-ms-sgx-mrsigner", ["equals"] = enclaveSigner },
+                        new JsonObject { ["claim"] = "x-ms-sgx-is-debuggable", ["equals"] = false }),
+                }),
+            };
+            var import = new JsonObject
+            {
+                ["key"] = new JsonObject { ["kty"] = "oct-HSM", ["k"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(DemoKey) },
+                ["attributes"] = new JsonObject { ["exportable"] = true },
+                ["release_policy"] = new JsonObject
+                {
+                    ["contentType"] = "application/json; charset=utf-8",
+                    ["data"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(releasePolicy.ToJsonString()),
+                },
+            };
+
+            // The key owner talks to the broker over attested TLS too: it checks the broker's enclave first.
+            var brokerPolicy = new AttestedTlsPolicy { UniqueId = KeyBrokerIdentity.Simulated().UniqueId };
+            using var attestation = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
+            brokerPolicy.TrustedAttestationServices.Add(attestation);
+            using var owner = new HttpClient(new SocketsHttpHandler().UseAttestedTls(new AttestedCertificateVerifier(brokerPolicy)));
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"{Broker.Url}/keys/demo-key?api-version=7.4") { Content = JsonContent.Create(import) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken(KeyBrokerOptions.DefaultAdminAudience));
+            using HttpResponseMessage imported = await owner.SendAsync(request, cancellationToken);
+            if (!imported.IsSuccessStatusCode)
+            {
+                throw new IOException($"The key broker refused the import: {await imported.Content.ReadAsStringAsync(cancellationToken)}");
+            }
+
+            Step(7, $"A key broker at {Broker.Url} (Key Vault SKR semantics, on its own enclave) holds an AES-256 key 'demo-key' releasable only to MRSIGNER {enclaveSigner[..16]}...");
+            string attestationPem = await File.ReadAllTextAsync(Attestation.TlsCertificatePath, cancellationToken);
+            KeyReleaseOutcome outcome = await enclave.ReleaseKeyAsync(new KeyReleaseRequest(Broker.Url, KeyBrokerIdentity.Simulated().UniqueIdHex, Attestation.Issuer, attestationPem, "demo-key"), cancellationToken);
+            string expected = Convert.ToHexStringLower(HMACSHA256.HashData(DemoKey, "hello-enclave key check"u8));
+            Detail($"The enclave checked the broker over attested TLS ({outcome.BrokerVerifiedAs}), attested itself with a fresh RSA key,");
+            Detail($"and unwrapped the key inside: key check value matches the owner's = {outcome.KeyCheck == expected} (the host never saw the key).");
+            string audit = (await File.ReadAllLinesAsync(Broker.AuditLogPath, cancellationToken)).Last(line => line.Contains("release", StringComparison.OrdinalIgnoreCase));
+            Detail($"Broker audit: {(audit.Length > 160 ? audit[..160] + "..." : audit)}");
+        }
+
+        /// <summary>A bearer token for the demo's operator (what <c>confide attestation admin-token</c> prints).</summary>
+        private string OperatorToken(string audience) =>
+            new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+            {
+                Issuer = OperatorIssuer,
+                Audience = audience,
+                Expires = DateTime.UtcNow.AddMinutes(10),
+                SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(OperatorKey), Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+            });
+
+        public async ValueTask DisposeAsync()
+        {
+            for (int i = _async.Count - 1; i >= 0; i--)
+            {
+                await _async[i].DisposeAsync();
+            }
+
+            for (int i = _owned.Count - 1; i >= 0; i--)
+            {
+                _owned[i].Dispose();
+            }
+
+            CryptographicOperations.ZeroMemory(DemoKey);
+        }
     }
 }
