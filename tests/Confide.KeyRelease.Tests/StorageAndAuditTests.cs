@@ -15,6 +15,31 @@ public sealed class StorageAndAuditTests(SkrEnvironment environment)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_token_used_before_a_restart_cannot_be_replayed_after_it()
+    {
+        string data = Path.Combine(environment.StateDirectory, "replay-" + Guid.NewGuid().ToString("N"));
+        int port = FreePort();
+        using SimulationTee tee = environment.Enclave();
+        EnclaveSession session;
+        await using (BrokerHost broker = await BrokerHost.StartAsync(environment, dataDirectory: data, port: port))
+        {
+            await broker.CreateKeyAsync("k", ReleaseTests.Exportable("oct", broker));
+            session = await EnclaveSession.AttestAsync(environment, tee);
+            await BrokerHost.SuccessAsync(await broker.ReleaseAsync("k", session.Body()));
+        }
+
+        using (session)
+        await using (BrokerHost restarted = await BrokerHost.StartAsync(environment, dataDirectory: data, port: port))
+        {
+            // The restarted broker no longer remembers the nonce, but refuses every token older than itself.
+            await BrokerHost.ErrorAsync(await restarted.ReleaseAsync("k", session.Body()), HttpStatusCode.Forbidden, KeyBrokerErrorCodes.NonceReplayed, "issued before this broker started");
+
+            using EnclaveSession fresh = await EnclaveSession.AttestAsync(environment, tee);
+            await BrokerHost.SuccessAsync(await restarted.ReleaseAsync("k", fresh.Body()));
+        }
+    }
+
+    [Fact]
     public async Task A_restart_keeps_every_key_version_and_a_crashed_write_leaves_nothing_behind()
     {
         string data = Path.Combine(environment.StateDirectory, "restart-" + Guid.NewGuid().ToString("N"));

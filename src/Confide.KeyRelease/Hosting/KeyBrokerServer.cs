@@ -76,6 +76,8 @@ public sealed class KeyBrokerServer : IAsyncDisposable
         int port = url.Port != 0 ? url.Port : HttpsHosting.FreePort(address);
         string brokerUrl = new UriBuilder(Uri.UriSchemeHttps, url.Host, port).Uri.ToString().TrimEnd('/');
 
+        // Made first: its memory of used nonces must start before any earlier incarnation's could end.
+        var nonces = new NonceCache(options.Clock);
         var owned = new List<IDisposable>();
         try
         {
@@ -89,7 +91,7 @@ public sealed class KeyBrokerServer : IAsyncDisposable
             owned.Add(verifier);
 
             var management = new KeyManagement(keys, audit, options.Clock, brokerUrl);
-            var release = new KeyReleaseEngine(keys, verifier, new NonceCache(options.Clock), signer, audit, brokerUrl, options.RequireNonce, options.ClockSkew);
+            var release = new KeyReleaseEngine(keys, verifier, nonces, signer, audit, brokerUrl, options.RequireNonce, options.ClockSkew);
 
             AttestedCertificateProvider? attestedTls = await AttestedTlsAsync(options, signer, cancellationToken).ConfigureAwait(false);
             if (attestedTls is not null)
@@ -117,6 +119,7 @@ public sealed class KeyBrokerServer : IAsyncDisposable
             app.MapKeyBroker(management, release, options.MaxRequestBytes);
             string signingPem = Path.Combine(dataDirectory, "signing-certificate.pem");
             DurableFile.WriteAllBytes(signingPem, System.Text.Encoding.ASCII.GetBytes(signer.Current.Certificate.ExportCertificatePem()));
+            await Task.Delay(nonces.UntilMemoryStarts, cancellationToken).ConfigureAwait(false);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
             return new KeyBrokerServer(app, brokerUrl, pemPath, keys, signer, verifier, audit) { SigningCertificatePath = signingPem, AttestedTlsCertificate = attestedTls };
         }

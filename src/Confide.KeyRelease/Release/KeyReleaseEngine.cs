@@ -68,6 +68,11 @@ public sealed class KeyReleaseEngine
             (RSA wrappingKey, string wrappingKeyId) = WrappingKeySelector.Select(token.Claims);
             using (wrappingKey)
             {
+                if (request.Nonce is not null && _nonces.PredatesMemory(IssuedAt(token.Claims)))
+                {
+                    throw KeyBrokerException.Forbidden(KeyBrokerErrorCodes.NonceReplayed, "The token was issued before this broker started, so its nonce may already have been used before a restart: attest again for a new token.");
+                }
+
                 if (request.Nonce is not null && !_nonces.TryUse(token.Issuer, request.Nonce, token.Expires + _skew))
                 {
                     throw KeyBrokerException.Forbidden(KeyBrokerErrorCodes.NonceReplayed, "The nonce was already used for a release: every release needs a new attestation with a new nonce.");
@@ -85,6 +90,11 @@ public sealed class KeyReleaseEngine
             throw;
         }
     }
+
+    private static DateTimeOffset? IssuedAt(JsonElement claims) =>
+        claims.TryGetProperty("iat", out JsonElement iat) && iat.ValueKind == JsonValueKind.Number && iat.TryGetInt64(out long seconds)
+            ? DateTimeOffset.FromUnixTimeSeconds(seconds)
+            : null;
 
     /// <summary>Audits a release refused before it reached the engine (e.g. a body over the size limit).</summary>
     public void RecordRefusal(string name, string? version, KeyBrokerException refusal) =>
