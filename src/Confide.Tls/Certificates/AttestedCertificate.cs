@@ -72,6 +72,17 @@ public static class AttestedCertificate
         return SelfSign(key, [new X509Extension(AttestedTlsOids.DiceTaggedEvidence, record, critical: false)], options);
     }
 
+    /// <summary>
+    /// Evidence for a bare public key (e.g. an end-to-end encryption key), in the DICE extension's
+    /// encoding: tagged evidence whose claims bind SHA-256 of <paramref name="subjectPublicKeyInfo"/>.
+    /// </summary>
+    public static async Task<byte[]> CreateKeyEvidenceAsync(ITee tee, byte[] subjectPublicKeyInfo, CancellationToken cancellationToken = default)
+    {
+        byte[] claims = TaggedEvidence.CreateClaims(subjectPublicKeyInfo);
+        TeeEvidence evidence = await tee.GetEvidenceAsync(SHA256.HashData(claims), cancellationToken).ConfigureAwait(false);
+        return TaggedEvidence.Encode(RequireQuote(evidence), claims);
+    }
+
     /// <summary>The runtime data of token mode: a JWK set holding the certificate's public key first, then any others.</summary>
     public static byte[] RuntimeKeys(ECParameters publicKey, IEnumerable<IReadOnlyDictionary<string, string>>? additionalKeys = null) => JsonSerializer.SerializeToUtf8Bytes(new
     {

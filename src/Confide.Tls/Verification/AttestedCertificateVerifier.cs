@@ -101,27 +101,7 @@ public sealed class AttestedCertificateVerifier
         AttestedPeer peer;
         if (Extension(certificate, AttestedTlsOids.DiceTaggedEvidence) is { } dice)
         {
-            if (TaggedEvidence.IsRecord(dice))
-            {
-                peer = await VerifyTokenRecordAsync(certificate, dice, notAfter, cancellationToken).ConfigureAwait(false);
-            }
-            else
-            {
-                (byte[] quote, byte[] claims) = TaggedEvidence.Decode(dice);
-                (int algorithm, byte[] hash) = TaggedEvidence.ReadPublicKeyHash(claims);
-                byte[] expected = algorithm switch
-                {
-                    TaggedEvidence.Sha384 => SHA384.HashData(spki),
-                    TaggedEvidence.Sha512 => SHA512.HashData(spki),
-                    _ => SHA256.HashData(spki),
-                };
-                if (!CryptographicOperations.FixedTimeEquals(hash, expected))
-                {
-                    throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The evidence's pubkey-hash is not the hash of this certificate's public key.");
-                }
-
-                peer = await VerifyQuoteAsync(quote, AttestedCertificateKind.DiceEvidence, reportData => reportData.Length >= 32 && CryptographicOperations.FixedTimeEquals(reportData.AsSpan(0, 32), SHA256.HashData(claims)), notAfter, cancellationToken).ConfigureAwait(false);
-            }
+            peer = await VerifyDiceAsync(spki, dice, notAfter, cancellationToken).ConfigureAwait(false);
         }
         else if (Extension(certificate, AttestedTlsOids.OpenEnclaveReport) is { } report)
         {
@@ -144,6 +124,63 @@ public sealed class AttestedCertificateVerifier
 
         CheckIdentity(peer);
         return peer;
+    }
+
+    /// <summary>
+    /// Verifies a bare public key (no certificate) with its evidence in the DICE extension's
+    /// encodings — tagged evidence whose <c>pubkey-hash</c> is the key's, or a token record listing
+    /// it — against this verifier's policy. For keys an enclave publishes besides its TLS key
+    /// (end-to-end encryption). Cached like certificates, for at most <paramref name="validFor"/>.
+    /// </summary>
+    /// <exception cref="AttestedTlsException">Refused, with the reason.</exception>
+    public async Task<AttestedPeer> VerifyKeyAsync(byte[] subjectPublicKeyInfo, byte[] evidence, TimeSpan validFor, CancellationToken cancellationToken = default)
+    {
+        if (evidence.Length > _policy.MaxEvidenceBytes)
+        {
+            throw new AttestedTlsException(AttestedTlsError.EvidenceTooLarge, $"The key's evidence is {evidence.Length} bytes; at most {_policy.MaxEvidenceBytes} are accepted.");
+        }
+
+        string key = "key:" + Convert.ToHexString(SHA256.HashData([.. subjectPublicKeyInfo, .. evidence]));
+        if (_verified.TryGetValue(key, out AttestedPeer? known) && known.ValidUntil > Now)
+        {
+            return known;
+        }
+
+        try
+        {
+            AttestedPeer peer = await VerifyDiceAsync(subjectPublicKeyInfo, evidence, Now + validFor, cancellationToken).ConfigureAwait(false);
+            CheckIdentity(peer);
+            Remember(key, peer);
+            return peer;
+        }
+        catch (AttestedTlsException ex)
+        {
+            _policy.Logger?.LogWarning("Attested key refused ({Error}): {Reason}", ex.Error, ex.Message);
+            throw;
+        }
+    }
+
+    private async Task<AttestedPeer> VerifyDiceAsync(byte[] spki, byte[] dice, DateTimeOffset notAfter, CancellationToken cancellationToken)
+    {
+        if (TaggedEvidence.IsRecord(dice))
+        {
+            return await VerifyTokenRecordAsync(spki, dice, notAfter, cancellationToken).ConfigureAwait(false);
+        }
+
+        (byte[] quote, byte[] claims) = TaggedEvidence.Decode(dice);
+        (int algorithm, byte[] hash) = TaggedEvidence.ReadPublicKeyHash(claims);
+        byte[] expected = algorithm switch
+        {
+            TaggedEvidence.Sha384 => SHA384.HashData(spki),
+            TaggedEvidence.Sha512 => SHA512.HashData(spki),
+            _ => SHA256.HashData(spki),
+        };
+        if (!CryptographicOperations.FixedTimeEquals(hash, expected))
+        {
+            throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The evidence's pubkey-hash is not the hash of this public key.");
+        }
+
+        return await VerifyQuoteAsync(quote, AttestedCertificateKind.DiceEvidence, reportData => reportData.Length >= 32 && CryptographicOperations.FixedTimeEquals(reportData.AsSpan(0, 32), SHA256.HashData(claims)), notAfter, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<AttestedPeer> VerifyQuoteAsync(byte[] quote, AttestedCertificateKind kind, Func<byte[], bool> isBound, DateTimeOffset notAfter, CancellationToken cancellationToken)
@@ -177,7 +214,7 @@ public sealed class AttestedCertificateVerifier
             : new AttestedPeer(kind, parsed.TdBody!.MrTd, [], 0, 0, parsed.TdBody.IsDebug, result.IsSimulated, result.TcbStatus, notAfter);
     }
 
-    private async Task<AttestedPeer> VerifyTokenRecordAsync(X509Certificate2 certificate, byte[] extension, DateTimeOffset notAfter, CancellationToken cancellationToken)
+    private async Task<AttestedPeer> VerifyTokenRecordAsync(byte[] spki, byte[] extension, DateTimeOffset notAfter, CancellationToken cancellationToken)
     {
         (string mediaType, byte[] value) = TaggedEvidence.DecodeRecord(extension);
         if (mediaType != AttestedCertificate.TokenMediaType)
@@ -208,9 +245,9 @@ public sealed class AttestedCertificateVerifier
             throw new AttestedTlsException(AttestedTlsError.EvidenceRejected, $"The certificate's attestation token did not validate: {ex.Message}", ex);
         }
 
-        if (!RuntimeKeysContain(result.Claims, certificate))
+        if (!RuntimeKeysContain(result.Claims, spki))
         {
-            throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The attestation token's x-ms-runtime keys do not include this certificate's public key.");
+            throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The attestation token's x-ms-runtime keys do not include this public key.");
         }
 
         IDictionary<string, object> claims = result.Claims;
@@ -352,15 +389,20 @@ public sealed class AttestedCertificateVerifier
         return null;
     }
 
-    private static bool RuntimeKeysContain(IDictionary<string, object> claims, X509Certificate2 certificate)
+    private static bool RuntimeKeysContain(IDictionary<string, object> claims, byte[] spki)
     {
-        using ECDsa? key = certificate.GetECDsaPublicKey();
-        if (key is null || !claims.TryGetValue("x-ms-runtime", out object? runtime))
+        ECParameters parameters;
+        try
         {
-            return false;
+            using var key = ECDiffieHellman.Create();
+            key.ImportSubjectPublicKeyInfo(spki, out _);
+            parameters = key.ExportParameters(includePrivateParameters: false);
+        }
+        catch (CryptographicException)
+        {
+            return false; // token mode binds EC keys only
         }
 
-        ECParameters parameters = key.ExportParameters(includePrivateParameters: false);
         string x = Base64UrlEncoder.Encode(parameters.Q.X), y = Base64UrlEncoder.Encode(parameters.Q.Y);
         return RuntimeKeys(claims).Any(k =>
             k.TryGetProperty("x", out JsonElement kx) && kx.GetString() == x
