@@ -10,5 +10,6 @@ root.Subcommands.Add(RunCommand.Create());
 root.Subcommands.Add(QuoteCommands.Create());
 root.Subcommands.Add(AttestationCommands.Create());
 root.Subcommands.Add(KeyBrokerCommands.Create());
+root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();
