@@ -11,5 +11,6 @@ root.Subcommands.Add(QuoteCommands.Create());
 root.Subcommands.Add(AttestationCommands.Create());
 root.Subcommands.Add(KeyBrokerCommands.Create());
 root.Subcommands.Add(InferCommand.Create());
+root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 return await root.Parse(args).InvokeAsync();
