@@ -137,6 +137,37 @@ public sealed class EndToEndTests : IDisposable
         }
     }
 
+    [Fact]
+    public async Task The_dispatcher_runs_the_applications_own_routes_in_process()
+    {
+        using SimulationTee tee = _enclaves.Tee(_server);
+        using EndToEndServer e2e = await EndToEndServer.CreateAsync(tee, cancellationToken: Ct);
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        await using WebApplication app = builder.Build();
+        app.MapGet("/v2/hello/{name}", (string name) => $"hello {name}");
+        app.MapPost("/v2/echo", async (Microsoft.AspNetCore.Http.HttpRequest request) =>
+        {
+            using var reader = new StreamReader(request.Body);
+            return Microsoft.AspNetCore.Http.Results.Json(new { echoed = await reader.ReadToEndAsync(), type = request.ContentType });
+        });
+        app.MapEndToEnd("/v2/e2e", e2e, EndpointDispatcher.Create(app, app.Services, "/v2/e2e"));
+        await app.StartAsync(Ct);
+        using var http = new HttpClient();
+        using var client = new EndToEndClient(http, new Uri(app.Urls.Single() + "/v2/e2e"), new AttestedCertificateVerifier(_enclaves.PolicyFor(_server)));
+
+        EndToEndResponse hello = await client.SendAsync(new EndToEndRequest("GET", "/v2/hello/enclave", "text/plain", []), Ct);
+        Assert.Equal((200, "hello enclave"), (hello.Status, Encoding.UTF8.GetString(hello.Body)));
+        EndToEndResponse echo = await client.SendAsync(new EndToEndRequest("POST", "/v2/echo", "application/json", "{\"x\":1}"u8.ToArray()), Ct);
+        Assert.Equal(200, echo.Status);
+        Assert.Equal("{\"x\":1}", System.Text.Json.JsonDocument.Parse(echo.Body).RootElement.GetProperty("echoed").GetString());
+        Assert.Equal(404, (await client.SendAsync(new EndToEndRequest("GET", "/v2/nowhere", "text/plain", []), Ct)).Status);
+        Assert.Equal(404, (await client.SendAsync(new EndToEndRequest("GET", "/v2/e2e/key", "text/plain", []), Ct)).Status);
+        Assert.Equal(404, (await client.SendAsync(new EndToEndRequest("POST", "/v2/hello/enclave", "text/plain", []), Ct)).Status);
+        await app.StopAsync(Ct);
+    }
+
     public void Dispose() => _enclaves.Dispose();
 
     private static async Task<WebApplication> StartAsync(EndToEndServer server, Func<EndToEndRequest, CancellationToken, Task<EndToEndResponse>> dispatch)
