@@ -41,6 +41,12 @@ public sealed class InferenceServer : IAsyncDisposable
     /// <summary>The data endpoints' URLs with their ports resolved, in the order configured.</summary>
     public IReadOnlyList<Uri> Urls { get; }
 
+    /// <summary>The first data endpoint offering HTTP/1.1 (for REST clients), or null.</summary>
+    public Uri? RestUrl { get; private init; }
+
+    /// <summary>The first data endpoint offering HTTP/2 (for gRPC clients), or null.</summary>
+    public Uri? GrpcUrl { get; private init; }
+
     /// <summary>The metrics endpoint's URL (port resolved), or null if disabled.</summary>
     public Uri? MetricsUrl { get; }
 
@@ -60,8 +66,8 @@ public sealed class InferenceServer : IAsyncDisposable
             throw new ArgumentException("An inference server needs at least one data endpoint.", nameof(options));
         }
 
-        var endpoints = options.Endpoints.Select(e => (Endpoint: e, Address: ListenAddress(e.Url, options, isMetrics: false))).ToList();
-        IPAddress? metricsAddress = options.MetricsUrl is null ? null : ListenAddress(options.MetricsUrl, options, isMetrics: true);
+        var endpoints = options.Endpoints.Select(e => (Endpoint: e, Address: ListenAddress(e.Url, options, e))).ToList();
+        IPAddress? metricsAddress = options.MetricsUrl is null ? null : ListenAddress(options.MetricsUrl, options, endpoint: null);
         if (options.MaxRequestBytes < 1)
         {
             throw new ArgumentException("MaxRequestBytes must be positive.", nameof(options));
@@ -97,7 +103,11 @@ public sealed class InferenceServer : IAsyncDisposable
             // Kestrel writes the bound port back into each ListenOptions, so port 0 resolves per endpoint.
             Uri[] urls = [.. endpoints.Select((e, i) => Resolved(e.Endpoint.Url, listeners[i]))];
             Uri? metricsUrl = options.MetricsUrl is null ? null : Resolved(options.MetricsUrl, metricsListener!);
-            return new InferenceServer(data, metricsApp, service, metrics, urls, metricsUrl);
+            return new InferenceServer(data, metricsApp, service, metrics, urls, metricsUrl)
+            {
+                RestUrl = urls.Where((_, i) => endpoints[i].Endpoint.ServesHttp1).FirstOrDefault(),
+                GrpcUrl = urls.Where((_, i) => endpoints[i].Endpoint.ServesGrpc).FirstOrDefault(),
+            };
         }
         catch
         {
@@ -125,7 +135,7 @@ public sealed class InferenceServer : IAsyncDisposable
                 (InferenceEndpoint endpoint, IPAddress address) = endpoints[i];
                 kestrel.Listen(address, endpoint.Url.Port, listen =>
                 {
-                    listen.Protocols = endpoint.Protocols;
+                    listen.Protocols = endpoint.EffectiveProtocols;
                     if (endpoint.Url.Scheme == Uri.UriSchemeHttps && options.TlsCertificate is not null)
                     {
                         listen.UseHttps(options.TlsCertificate);
@@ -207,9 +217,10 @@ public sealed class InferenceServer : IAsyncDisposable
         return context.Response.WriteAsync(text + "\n", context.RequestAborted);
     }
 
-    private static IPAddress ListenAddress(Uri url, InferenceServerOptions options, bool isMetrics)
+    private static IPAddress ListenAddress(Uri url, InferenceServerOptions options, InferenceEndpoint? endpoint)
     {
         ArgumentNullException.ThrowIfNull(url);
+        bool isMetrics = endpoint is null;
         string what = isMetrics ? "The metrics URL" : "A data endpoint URL";
         if (!url.IsAbsoluteUri || (url.Scheme != Uri.UriSchemeHttp && url.Scheme != Uri.UriSchemeHttps) || url.AbsolutePath != "/" || url.Query.Length > 0)
         {
@@ -219,6 +230,11 @@ public sealed class InferenceServer : IAsyncDisposable
         IPAddress address = url.IsLoopback && !IPAddress.TryParse(url.Host, out _) ? IPAddress.Loopback
             : IPAddress.TryParse(url.Host.Trim('[', ']'), out IPAddress? parsed) ? parsed
             : throw new ArgumentException($"{what} '{url}' must name an IP address (or localhost), not a host name.", nameof(options));
+
+        if (endpoint is not null && url.Scheme == Uri.UriSchemeHttp && endpoint.EffectiveProtocols == HttpProtocols.Http1AndHttp2)
+        {
+            throw new ArgumentException($"{what} '{url}' is cleartext and offers HTTP/1.1 and HTTP/2; Kestrel can offer only one of them without TLS. Use Http1 (REST) or Http2 (gRPC), or https.", nameof(options));
+        }
 
         if (url.Scheme == Uri.UriSchemeHttps && options.TlsCertificate is null && (isMetrics || options.ConfigureDataListener is null))
         {

@@ -23,11 +23,13 @@ public sealed class InferenceServerOptions
     public InferenceServiceOptions Service { get; init; } = new();
 
     /// <summary>
-    /// The data endpoints (REST and gRPC): http or https URLs with an IP address (or localhost);
-    /// port 0 picks a free port, reported in <see cref="InferenceServer.Urls"/>. Default: one
-    /// cleartext endpoint on 127.0.0.1, port chosen at run time.
+    /// The data endpoints: http or https URLs with an IP address (or localhost); port 0 picks a free
+    /// port, reported in <see cref="InferenceServer.Urls"/>. Default: on 127.0.0.1, ports chosen at
+    /// run time, a cleartext HTTP/1.1 endpoint for REST and a cleartext HTTP/2 endpoint for gRPC
+    /// (Kestrel cannot offer both on one cleartext port; over https one endpoint serves both).
     /// </summary>
-    public IList<InferenceEndpoint> Endpoints { get; init; } = [new(new Uri("http://127.0.0.1:0"))];
+    public IList<InferenceEndpoint> Endpoints { get; init; } =
+        [new(new Uri("http://127.0.0.1:0"), HttpProtocols.Http1), new(new Uri("http://127.0.0.1:0"), HttpProtocols.Http2)];
 
     /// <summary>The certificate for https data endpoints, unless <see cref="ConfigureDataListener"/> sets up TLS itself.</summary>
     public X509Certificate2? TlsCertificate { get; init; }
@@ -62,7 +64,18 @@ public sealed class InferenceServerOptions
 
 /// <summary>A data endpoint: URL and HTTP versions.</summary>
 /// <param name="Protocols">
-/// Default HTTP/1.1 and HTTP/2: over TLS, ALPN picks per connection; over cleartext Kestrel serves
-/// HTTP/1.1 and HTTP/2 with prior knowledge (what gRPC clients send) on the same port.
+/// Null: HTTP/1.1 and HTTP/2 over https (ALPN picks per connection), HTTP/1.1 over http. A
+/// cleartext endpoint offers one version: Http1 (REST clients) or Http2 (gRPC clients, which speak
+/// HTTP/2 with prior knowledge); Kestrel cannot tell them apart on one cleartext port.
 /// </param>
-public sealed record InferenceEndpoint(Uri Url, HttpProtocols Protocols = HttpProtocols.Http1AndHttp2);
+public sealed record InferenceEndpoint(Uri Url, HttpProtocols? Protocols = null)
+{
+    /// <summary>The HTTP versions this endpoint offers.</summary>
+    public HttpProtocols EffectiveProtocols => Protocols ?? (Url.Scheme == Uri.UriSchemeHttps ? HttpProtocols.Http1AndHttp2 : HttpProtocols.Http1);
+
+    /// <summary>True if gRPC clients can use it (it offers HTTP/2).</summary>
+    public bool ServesGrpc => EffectiveProtocols.HasFlag(HttpProtocols.Http2);
+
+    /// <summary>True if HTTP/1.1 REST clients can use it.</summary>
+    public bool ServesHttp1 => EffectiveProtocols.HasFlag(HttpProtocols.Http1);
+}
