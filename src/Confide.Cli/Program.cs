@@ -11,4 +11,5 @@ root.Subcommands.Add(QuoteCommands.Create());
 root.Subcommands.Add(AttestationCommands.Create());
 root.Subcommands.Add(KeyBrokerCommands.Create());
 root.Subcommands.Add(DemoCommand.Create());
+InferenceCommands.Register(root);
 return await root.Parse(args).InvokeAsync();
