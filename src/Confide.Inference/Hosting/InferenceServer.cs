@@ -159,6 +159,18 @@ public sealed class InferenceServer : IAsyncDisposable
 
         options.ConfigureServices?.Invoke(builder.Services);
         WebApplication app = builder.Build();
+        app.Use(async (context, next) =>
+        {
+            try
+            {
+                await next(context).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException && !context.Response.HasStarted)
+            {
+                // A bug, not bad input (every refusal is typed): still the protocol's body, and no details.
+                await RestEndpoints.WriteErrorAsync(context, StatusCodes.Status500InternalServerError, "Internal server error.").ConfigureAwait(false);
+            }
+        });
         if (options.EnableRest)
         {
             app.MapInferenceRest(service, options.MaxRequestBytes);

@@ -667,7 +667,9 @@ public static class RestCodec
             case TensorDataType.Int16: writer.WriteNumberValue(BinaryPrimitives.ReadInt16LittleEndian(element)); break;
             case TensorDataType.Int32: writer.WriteNumberValue(BinaryPrimitives.ReadInt32LittleEndian(element)); break;
             case TensorDataType.Int64: writer.WriteNumberValue(BinaryPrimitives.ReadInt64LittleEndian(element)); break;
-            case TensorDataType.Fp16: WriteFloat(writer, BinaryPrimitives.ReadHalfLittleEndian(element)); break;
+            // FP16 as the shortest FP32 text of its exact value: a client that reads it as float or double gets
+            // the half exactly, with no double rounding from decimal through float to half.
+            case TensorDataType.Fp16: WriteFloat(writer, (float)BinaryPrimitives.ReadHalfLittleEndian(element)); break;
             case TensorDataType.Fp32: WriteFloat(writer, BinaryPrimitives.ReadSingleLittleEndian(element)); break;
             case TensorDataType.Fp64: WriteFloat(writer, BinaryPrimitives.ReadDoubleLittleEndian(element)); break;
             default: throw new ArgumentOutOfRangeException(nameof(type), type, "Not a fixed-size type.");
