@@ -173,8 +173,12 @@ public static class RestCodec
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(response);
-        bool allBinary = request.Parameters.TryGetValue(BinaryDataOutput, out InferenceParameter all) && all.BoolValue;
-        var perOutput = request.Outputs.ToDictionary(o => o.Name, o => o.Parameters.TryGetValue(BinaryData, out InferenceParameter p) ? p.BoolValue : (bool?)null, StringComparer.Ordinal);
+        // Decoding refuses non-boolean values; a request built by another transport is read leniently rather than failing here.
+        bool allBinary = request.Parameters.TryGetValue(BinaryDataOutput, out InferenceParameter all) && all.Kind == InferenceParameterKind.Bool && all.BoolValue;
+        var perOutput = request.Outputs.ToDictionary(
+            o => o.Name,
+            o => o.Parameters.TryGetValue(BinaryData, out InferenceParameter p) && p.Kind == InferenceParameterKind.Bool ? p.BoolValue : (bool?)null,
+            StringComparer.Ordinal);
 
         var buffer = new ArrayBufferWriter<byte>();
         var binary = new List<ReadOnlyMemory<byte>>();
