@@ -13,4 +13,5 @@ root.Subcommands.Add(KeyBrokerCommands.Create());
 root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
+InferenceCommands.Register(root);
 return await root.Parse(args).InvokeAsync();

@@ -1,0 +1,38 @@
+using System.Reflection;
+using System.Security.Cryptography;
+using System.Text;
+using Confide.Tee;
+
+namespace Confide.Inference.Hosting;
+
+/// <summary>
+/// The identity the inference server has on the simulation TEE, where no CPU measures it. On a
+/// real TEE (Gramine, TDX) the hardware reports the identity and this is not used.
+/// </summary>
+public static class InferenceIdentity
+{
+    /// <summary>The product id model keys are sealed under (the attestation service is 1, the key broker 2).</summary>
+    public const ushort ProductId = 3;
+
+    /// <summary>
+    /// MRENCLAVE: SHA-256 over the server's code (its assemblies, in a fixed order); MRSIGNER: a
+    /// constant for the Confide inference server, so that a newer build opens model keys an older
+    /// one sealed (product policy), as a newer enclave from the same signer would.
+    /// </summary>
+    public static TeeIdentity Simulated()
+    {
+        using var code = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        Assembly[] measured = [typeof(InferenceServer).Assembly, typeof(ITee).Assembly];
+        foreach (Assembly assembly in measured)
+        {
+            code.AppendData(Encoding.UTF8.GetBytes(assembly.GetName().Name!));
+            if (!string.IsNullOrEmpty(assembly.Location))
+            {
+                code.AppendData(File.ReadAllBytes(assembly.Location));
+            }
+        }
+
+        byte[] signer = SHA256.HashData("Confide inference server"u8);
+        return new TeeIdentity(TeeKind.Simulation, code.GetHashAndReset(), signer, ProductId, SecurityVersion: 1, Debug: false);
+    }
+}
