@@ -21,8 +21,14 @@ public sealed class InferenceClient : IDisposable
     private readonly HttpClient _http;
     private readonly EndToEndClient? _endToEnd;
 
+    /// <exception cref="ArgumentException">An http endpoint without end-to-end mode: nothing would protect or verify the requests.</exception>
     public InferenceClient(Uri endpoint, InferenceClientOptions options)
     {
+        if (!options.EndToEnd && endpoint.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"'{endpoint}' is not https: without end-to-end mode the requests are protected, and the enclave verified, only by attested TLS.", nameof(endpoint));
+        }
+
         _endpoint = new Uri(endpoint.ToString().TrimEnd('/') + "/");
         _options = options;
         HttpMessageHandler handler = options.Handler ?? (options.EndToEnd ? new SocketsHttpHandler() : new SocketsHttpHandler().UseAttestedTls(options.Verifier));

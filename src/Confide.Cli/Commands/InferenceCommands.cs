@@ -134,9 +134,11 @@ internal static class InferenceCommands
         var allowPlaintext = new Option<bool>("--allow-plaintext-models") { Description = "Load plain model.onnx files too (development only)." };
         var lenient = new Option<bool>("--lenient") { Description = "Serve the models that load even if others fail (failed versions report not ready)." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body or gRPC message.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var attestedTls = new Option<bool>("--attested-tls") { Description = "Terminate TLS inside the enclave with an attested certificate on the https endpoints (clients verify the enclave in the handshake)." };
+        var endToEnd = new Option<bool>("--e2e") { Description = "Accept end-to-end encrypted messages at /v2/e2e (for a TLS-terminating ingress or an untrusted relay in front)." };
         var command = new Command("serve", "Serve a model repository over the KServe v2 REST and gRPC APIs until stopped (Ctrl+C).")
         {
-            models, urls, grpcUrls, metricsUrls, dataDirectory, importKeys, tee, allowSimulation, allowPlaintext, lenient, maxRequest,
+            models, urls, grpcUrls, metricsUrls, dataDirectory, importKeys, tee, allowSimulation, allowPlaintext, lenient, maxRequest, attestedTls, endToEnd,
         };
         command.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -161,8 +163,11 @@ internal static class InferenceCommands
             endpoints.AddRange((result.GetValue(urls) ?? []).Select(u => new InferenceEndpoint(ParseUrl(u, "--urls"))));
             endpoints.AddRange((result.GetValue(grpcUrls) ?? []).Where(u => u != "none").Select(u => new InferenceEndpoint(ParseUrl(u, "--grpc-urls"), HttpProtocols.Http2)));
             string metrics = result.GetValue(metricsUrls)!;
+            using Confide.Inference.Confidential.ConfidentialTransport? transport = result.GetValue(attestedTls) || result.GetValue(endToEnd)
+                ? await Confide.Inference.Confidential.ConfidentialTransport.CreateAsync(serverTee, new Confide.Inference.Confidential.ConfidentialTransportOptions { AttestedTls = result.GetValue(attestedTls), EndToEnd = result.GetValue(endToEnd) }, cancellationToken)
+                : null;
             X509Certificate2? certificate = null;
-            if (endpoints.Any(e => e.Url.Scheme == Uri.UriSchemeHttps) || metrics.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
+            if ((transport?.Certificate is null && endpoints.Any(e => e.Url.Scheme == Uri.UriSchemeHttps)) || metrics.StartsWith("https:", StringComparison.OrdinalIgnoreCase))
             {
                 (certificate, string pem) = HttpsHosting.LoadOrCreateTlsCertificate(data, IPAddress.Loopback);
                 Console.WriteLine($"tls certificate: {pem} (self-signed; clients pin it)");
@@ -184,6 +189,8 @@ internal static class InferenceCommands
                     TlsCertificate = certificate,
                     MetricsUrl = metrics == "none" ? null : ParseUrl(metrics, "--metrics-urls"),
                     MaxRequestBytes = result.GetValue(maxRequest),
+                    ConfigureDataListener = transport is null ? null : transport.ConfigureListener,
+                    MapEndpoints = transport is null ? null : transport.MapEndpoints,
                 }, cancellationToken);
             }
             catch (Exception ex) when (ex is ModelLoadException or InvalidDataException or DirectoryNotFoundException)
@@ -205,6 +212,11 @@ internal static class InferenceCommands
                 Console.WriteLine($"rest: {string.Join(", ", server.Urls.Where((_, i) => endpoints[i].ServesHttp1).Select(Base))}");
                 Console.WriteLine($"grpc: {string.Join(", ", server.Urls.Where((_, i) => endpoints[i].ServesGrpc).Select(Base))}");
                 Console.WriteLine(server.MetricsUrl is null ? "metrics: none" : $"metrics: {Base(server.MetricsUrl)}/metrics");
+                Console.WriteLine($"enclave: mrenclave {serverTee.Identity.UniqueIdHex} mrsigner {serverTee.Identity.SignerIdHex} ({serverTee.Kind})");
+                if (transport is not null)
+                {
+                    Console.WriteLine($"confidential: {(transport.Certificate is not null ? "attested TLS on https endpoints" : "no attested TLS")}; {(transport.EndToEnd is not null ? "end-to-end messages at /v2/e2e" : "no end-to-end messages")}");
+                }
                 if (serverTee.IsSimulated)
                 {
                     Console.WriteLine("warning: simulation TEE: model keys are sealed by a software key; nothing is protected.");
