@@ -9,6 +9,8 @@ using Confide.AttestationService.Client;
 using Confide.AttestationService.Hosting;
 using Confide.KeyRelease;
 using Confide.KeyRelease.Hosting;
+using Confide.KeyRelease.Client;
+using Confide.Inference.Hosting;
 using Confide.Tls.Hosting;
 using Confide.Tls.Verification;
 using Confide.Tee.Simulation;
@@ -116,6 +118,8 @@ internal static class DemoCommand
             {
                 Step(10, $"After changing one file, the host refuses to launch: {ex.Message}");
             }
+
+            await services.InferAsync(work.FullName, cancellationToken);
 
             Console.WriteLine();
             Console.WriteLine($"Demo finished in {clock.Elapsed.TotalSeconds:0.0} s. Simulation mode protects nothing against a privileged attacker; see docs/security.md.");
@@ -228,6 +232,7 @@ internal static class DemoCommand
                 authorizationrules {
                     [type=="x-ms-sgx-mrsigner", value=="{{enclaveSigner}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
                     [type=="x-ms-sgx-mrsigner", value=="{{brokerIdentity.SignerIdHex}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
+                    [type=="x-ms-sgx-mrsigner", value=="{{InferenceIdentity.Simulated().SignerIdHex}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
                 };
                 issuancerules {
                     c:[type=="x-ms-sgx-svn"] => issue(type="hello-svn", value=c.value);
@@ -273,41 +278,7 @@ internal static class DemoCommand
         /// <summary>The key owner stores a key under a release policy; the enclave gets it over attested TLS.</summary>
         public async Task ReleaseKeyAsync(IHelloEnclave enclave, string enclaveSigner, CancellationToken cancellationToken)
         {
-            var releasePolicy = new JsonObject
-            {
-                ["version"] = "1.0.0",
-                ["anyOf"] = new JsonArray(new JsonObject
-                {
-                    ["authority"] = Attestation.Issuer,
-                    ["allOf"] = new JsonArray(
-                        new JsonObject { ["claim"] = "x-ms-sgx-mrsigner", ["equals"] = enclaveSigner },
-                        new JsonObject { ["claim"] = "x-ms-sgx-is-debuggable", ["equals"] = false }),
-                }),
-            };
-            var import = new JsonObject
-            {
-                ["key"] = new JsonObject { ["kty"] = "oct-HSM", ["k"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(DemoKey) },
-                ["attributes"] = new JsonObject { ["exportable"] = true },
-                ["release_policy"] = new JsonObject
-                {
-                    ["contentType"] = "application/json; charset=utf-8",
-                    ["data"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(releasePolicy.ToJsonString()),
-                },
-            };
-
-            // The key owner talks to the broker over attested TLS too: it checks the broker's enclave first.
-            var brokerPolicy = new AttestedTlsPolicy { UniqueId = KeyBrokerIdentity.Simulated().UniqueId };
-            using var attestation = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
-            brokerPolicy.TrustedAttestationServices.Add(attestation);
-            using var owner = new HttpClient(new SocketsHttpHandler().UseAttestedTls(new AttestedCertificateVerifier(brokerPolicy)));
-            using var request = new HttpRequestMessage(HttpMethod.Put, $"{Broker.Url}/keys/demo-key?api-version=7.4") { Content = JsonContent.Create(import) };
-            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken(KeyBrokerOptions.DefaultAdminAudience));
-            using HttpResponseMessage imported = await owner.SendAsync(request, cancellationToken);
-            if (!imported.IsSuccessStatusCode)
-            {
-                throw new IOException($"The key broker refused the import: {await imported.Content.ReadAsStringAsync(cancellationToken)}");
-            }
-
+            await ImportKeyAsync("demo-key", DemoKey, new JsonObject { ["claim"] = "x-ms-sgx-mrsigner", ["equals"] = enclaveSigner }, cancellationToken);
             Step(7, $"A key broker at {Broker.Url} (Key Vault SKR semantics, on its own enclave) holds an AES-256 key 'demo-key' releasable only to MRSIGNER {enclaveSigner[..16]}...");
             string attestationPem = await File.ReadAllTextAsync(Attestation.TlsCertificatePath, cancellationToken);
             KeyReleaseOutcome outcome = await enclave.ReleaseKeyAsync(new KeyReleaseRequest(Broker.Url, KeyBrokerIdentity.Simulated().UniqueIdHex, Attestation.Issuer, attestationPem, "demo-key"), cancellationToken);
@@ -316,6 +287,93 @@ internal static class DemoCommand
             Detail($"and unwrapped the key inside: key check value matches the owner's = {outcome.KeyCheck == expected} (the host never saw the key).");
             string audit = (await File.ReadAllLinesAsync(Broker.AuditLogPath, cancellationToken)).Last(line => line.Contains("release", StringComparison.OrdinalIgnoreCase));
             Detail($"Broker audit: {(audit.Length > 160 ? audit[..160] + "..." : audit)}");
+        }
+
+        /// <summary>
+        /// The confidential inference: the key owner encrypts a model and gives its key to the broker
+        /// for the inference enclave only; the enclave gets the key released, decrypts the model
+        /// inside and serves it over attested TLS; a client verifies the enclave, then infers.
+        /// </summary>
+        public async Task InferAsync(string work, CancellationToken cancellationToken)
+        {
+            TeeIdentity inferenceIdentity = InferenceIdentity.Simulated();
+            byte[] modelKey = Confide.Inference.Encryption.ModelEncryption.GenerateKey();
+            string repository = Path.Combine(work, "models");
+            Directory.CreateDirectory(Path.Combine(repository, "demo", "1"));
+            await File.WriteAllBytesAsync(Path.Combine(repository, "demo", "1", Confide.Inference.Models.ModelRepository.EncryptedFileName), Confide.Inference.Encryption.ModelEncryption.Encrypt(DemoModel.Build(), modelKey), cancellationToken);
+            await ImportKeyAsync("demo", modelKey, new JsonObject { ["claim"] = "x-ms-sgx-mrenclave", ["equals"] = inferenceIdentity.UniqueIdHex }, cancellationToken);
+            CryptographicOperations.ZeroMemory(modelKey);
+            Step(11, "Confidential inference: an ONNX model encrypted with AES-256-GCM; its key sits in the broker, releasable only to the inference enclave");
+            Detail($"(MRENCLAVE {inferenceIdentity.UniqueIdHex[..16]}...), which the host process cannot read.");
+
+            using var inferenceTee = new SimulationTee(SimulatedPlatform.OpenOrCreate(), inferenceIdentity, ownsPlatform: true);
+            using var attestation = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
+            KeyReleaseClientOptions release = KeyReleaseClientOptions.ForAttestedBroker(new Uri(Broker.Url), inferenceTee, attestation, BrokerVerifier(attestation));
+            using Confide.Inference.Confidential.ConfidentialTransport transport = await Confide.Inference.Confidential.ConfidentialTransport.CreateAsync(inferenceTee, new Confide.Inference.Confidential.ConfidentialTransportOptions(), cancellationToken);
+            await using InferenceServer server = await InferenceServer.StartAsync(new InferenceServerOptions
+            {
+                ModelDirectory = repository,
+                Repository = new Confide.Inference.Models.ModelRepositoryOptions { KeyProvider = new Confide.Inference.Confidential.KeyReleaseModelKeyProvider(new KeyReleaseClient(release)) },
+                Endpoints = [new InferenceEndpoint(new Uri("https://127.0.0.1:0"), Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)],
+                MetricsUrl = null,
+                ConfigureDataListener = transport.ConfigureListener,
+                MapEndpoints = transport.MapEndpoints,
+            }, cancellationToken);
+            Detail($"The inference enclave got the key released, decrypted the model inside, and serves KServe v2 at {server.Urls[0]} over attested TLS.");
+
+            using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
+            var policy = new AttestedTlsPolicy { UniqueId = inferenceIdentity.UniqueId, AllowSimulation = true, Collateral = new SimulatedCollateralProvider(platform) };
+            policy.Verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
+            using var client = new Confide.Inference.Client.InferenceClient(server.Urls[0], new Confide.Inference.Client.InferenceClientOptions { Verifier = new AttestedCertificateVerifier(policy) });
+            float[] x = [1f, 2f, 3f, 4f, -1f, 0.5f, 2f, -3f];
+            var request = new JsonObject
+            {
+                ["inputs"] = new JsonArray(new JsonObject { ["name"] = "x", ["shape"] = new JsonArray(2, DemoModel.Inputs), ["datatype"] = "FP32", ["data"] = new JsonArray([.. x.Select(v => (JsonNode)v)]) }),
+            };
+            JsonObject answer = await client.InferAsync("demo", request, cancellationToken: cancellationToken);
+            float[] y = [.. answer["outputs"]!.AsArray().Single(o => (string?)o!["name"] == "y")!["data"]!.AsArray().Select(v => (float)v!)];
+            Detail($"A client verified the enclave in the TLS handshake ({client.Server?.Kind}, MRENCLAVE {client.Server?.UniqueIdHex[..16]}...), then sent x = [[1, 2, 3, 4], [-1, 0.5, 2, -3]]:");
+            Detail($"y = [{string.Join(", ", y.Select(v => v.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture)))}]; equals the model computed in plain C#: {y.SequenceEqual(DemoModel.Evaluate(x))}");
+        }
+
+        private AttestedCertificateVerifier BrokerVerifier(AttestationClient attestation)
+        {
+            var brokerPolicy = new AttestedTlsPolicy { UniqueId = KeyBrokerIdentity.Simulated().UniqueId };
+            brokerPolicy.TrustedAttestationServices.Add(attestation);
+            return new AttestedCertificateVerifier(brokerPolicy);
+        }
+
+        /// <summary>The key owner imports a key over attested TLS to the broker (checked first), with a release policy.</summary>
+        private async Task ImportKeyAsync(string name, byte[] key, JsonObject identityCondition, CancellationToken cancellationToken)
+        {
+            var releasePolicy = new JsonObject
+            {
+                ["version"] = "1.0.0",
+                ["anyOf"] = new JsonArray(new JsonObject
+                {
+                    ["authority"] = Attestation.Issuer,
+                    ["allOf"] = new JsonArray(identityCondition, new JsonObject { ["claim"] = "x-ms-sgx-is-debuggable", ["equals"] = false }),
+                }),
+            };
+            var import = new JsonObject
+            {
+                ["key"] = new JsonObject { ["kty"] = "oct-HSM", ["k"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(key) },
+                ["attributes"] = new JsonObject { ["exportable"] = true },
+                ["release_policy"] = new JsonObject
+                {
+                    ["contentType"] = "application/json; charset=utf-8",
+                    ["data"] = Microsoft.IdentityModel.Tokens.Base64UrlEncoder.Encode(releasePolicy.ToJsonString()),
+                },
+            };
+            using var attestation = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
+            using var owner = new HttpClient(new SocketsHttpHandler().UseAttestedTls(BrokerVerifier(attestation)));
+            using var request = new HttpRequestMessage(HttpMethod.Put, $"{Broker.Url}/keys/{name}?api-version=7.4") { Content = JsonContent.Create(import) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", OperatorToken(KeyBrokerOptions.DefaultAdminAudience));
+            using HttpResponseMessage imported = await owner.SendAsync(request, cancellationToken);
+            if (!imported.IsSuccessStatusCode)
+            {
+                throw new IOException($"The key broker refused the import of '{name}': {await imported.Content.ReadAsStringAsync(cancellationToken)}");
+            }
         }
 
         /// <summary>A bearer token for the demo's operator (what <c>confide attestation admin-token</c> prints).</summary>
