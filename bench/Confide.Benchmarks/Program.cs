@@ -8,6 +8,12 @@ if (args is ["echo-server", var socketPath])
     return 0;
 }
 
+if (args is ["inference-load"])
+{
+    await InferenceLoad.RunAsync();
+    return 0;
+}
+
 if (args is ["key-release"])
 {
     await KeyReleaseLatency.RunAsync();

@@ -18,6 +18,11 @@ public static class EndpointDispatcher
     /// <param name="excludedPrefix">A path prefix not reachable this way (the end-to-end routes).</param>
     public static Func<EndToEndRequest, CancellationToken, Task<EndToEndResponse>> Create(IEndpointRouteBuilder routes, IServiceProvider services, string excludedPrefix)
     {
+        // A data source may build its endpoints anew at every read (minimal APIs do: ~ms each), so
+        // the route table is read once, at the first request, when every route is mapped.
+        var table = new Lazy<(RouteEndpoint Endpoint, TemplateMatcher Matcher, IHttpMethodMetadata? Methods)[]>(() =>
+            [.. routes.DataSources.SelectMany(source => source.Endpoints).OfType<RouteEndpoint>()
+                .Select(e => (e, new TemplateMatcher(TemplateParser.Parse(e.RoutePattern.RawText ?? string.Empty), new RouteValueDictionary()), e.Metadata.GetMetadata<IHttpMethodMetadata>()))]);
         return async (request, cancellationToken) =>
         {
             string path = request.Path.Split('?', 2)[0];
@@ -26,15 +31,14 @@ public static class EndpointDispatcher
                 return Text(StatusCodes.Status404NotFound, "The end-to-end routes cannot be reached through an end-to-end message.");
             }
 
-            foreach (RouteEndpoint endpoint in routes.DataSources.SelectMany(source => source.Endpoints).OfType<RouteEndpoint>())
+            foreach ((RouteEndpoint endpoint, TemplateMatcher matcher, IHttpMethodMetadata? methods) in table.Value)
             {
-                if (endpoint.Metadata.GetMetadata<IHttpMethodMetadata>() is { } methods && !methods.HttpMethods.Contains(request.Method, StringComparer.OrdinalIgnoreCase))
+                if (methods is not null && !methods.HttpMethods.Contains(request.Method, StringComparer.OrdinalIgnoreCase))
                 {
                     continue;
                 }
 
                 var values = new RouteValueDictionary();
-                var matcher = new TemplateMatcher(TemplateParser.Parse(endpoint.RoutePattern.RawText ?? string.Empty), new RouteValueDictionary());
                 if (!matcher.TryMatch(path, values) || !ConstraintsHold(endpoint.RoutePattern, values))
                 {
                     continue;
