@@ -134,11 +134,16 @@ internal static class InferenceCommands
         var allowPlaintext = new Option<bool>("--allow-plaintext-models") { Description = "Load plain model.onnx files too (development only)." };
         var lenient = new Option<bool>("--lenient") { Description = "Serve the models that load even if others fail (failed versions report not ready)." };
         var maxRequest = new Option<long>("--max-request-bytes") { Description = "Largest request body or gRPC message.", DefaultValueFactory = _ => 64L * 1024 * 1024 };
+        var keyBroker = new Option<string?>("--key-broker") { Description = "Get model keys released by this key broker (production) instead of sealed local keys; needs --key-broker-enclave and --attestation-url." };
+        var keyBrokerEnclave = new Option<string?>("--key-broker-enclave") { Description = "The key broker's MRENCLAVE (hex): its attested TLS certificate must name it." };
+        var attestationUrl = new Option<string?>("--attestation-url") { Description = "The attestation service this enclave attests with (for key release) and whose tokens vouch for the broker." };
+        var attestationCa = new Option<string?>("--attestation-ca") { Description = "PEM certificate of the attestation service's TLS." };
         var attestedTls = new Option<bool>("--attested-tls") { Description = "Terminate TLS inside the enclave with an attested certificate on the https endpoints (clients verify the enclave in the handshake)." };
         var endToEnd = new Option<bool>("--e2e") { Description = "Accept end-to-end encrypted messages at /v2/e2e (for a TLS-terminating ingress or an untrusted relay in front)." };
         var command = new Command("serve", "Serve a model repository over the KServe v2 REST and gRPC APIs until stopped (Ctrl+C).")
         {
             models, urls, grpcUrls, metricsUrls, dataDirectory, importKeys, tee, allowSimulation, allowPlaintext, lenient, maxRequest, attestedTls, endToEnd,
+            keyBroker, keyBrokerEnclave, attestationUrl, attestationCa,
         };
         command.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -157,6 +162,25 @@ internal static class InferenceCommands
                 {
                     CryptographicOperations.ZeroMemory(key);
                 }
+            }
+
+            IModelKeyProvider keyProvider = keys;
+            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedClient(result.GetValue(attestationCa));
+            using Confide.AttestationService.Client.AttestationClient? attestation = result.GetValue(attestationUrl) is { } service
+                ? new Confide.AttestationService.Client.AttestationClient(new Uri(service), new Confide.AttestationService.Client.AttestationClientOptions { HttpClient = attestationHttp })
+                : null;
+            if (result.GetValue(keyBroker) is { } broker)
+            {
+                if (attestation is null || result.GetValue(keyBrokerEnclave) is not { } brokerEnclave)
+                {
+                    throw new ArgumentException("--key-broker needs --key-broker-enclave (the broker's MRENCLAVE) and --attestation-url.");
+                }
+
+                var brokerPolicy = new Confide.Tls.Verification.AttestedTlsPolicy { UniqueId = Convert.FromHexString(brokerEnclave) };
+                brokerPolicy.TrustedAttestationServices.Add(attestation);
+                var release = Confide.KeyRelease.Client.KeyReleaseClientOptions.ForAttestedBroker(new Uri(broker), serverTee, attestation, new Confide.Tls.Verification.AttestedCertificateVerifier(brokerPolicy));
+                keyProvider = new Confide.Inference.Confidential.KeyReleaseModelKeyProvider(new Confide.KeyRelease.Client.KeyReleaseClient(release));
+                Console.WriteLine($"model keys: released by the key broker {broker} (its enclave {brokerEnclave[..Math.Min(16, brokerEnclave.Length)]}... vouched for by {attestation.Issuer})");
             }
 
             var endpoints = new List<InferenceEndpoint>();
@@ -181,7 +205,7 @@ internal static class InferenceCommands
                     ModelDirectory = result.GetValue(models)!.FullName,
                     Repository = new ModelRepositoryOptions
                     {
-                        KeyProvider = keys,
+                        KeyProvider = keyProvider,
                         AllowPlaintextModels = result.GetValue(allowPlaintext),
                         FailOnLoadError = !result.GetValue(lenient),
                     },
@@ -228,6 +252,20 @@ internal static class InferenceCommands
             }
         }));
         return command;
+    }
+
+    private static HttpClient PinnedClient(string? pemPath)
+    {
+        if (pemPath is null)
+        {
+            return new HttpClient();
+        }
+
+        byte[] pinned = X509Certificate2.CreateFromPem(File.ReadAllText(pemPath)).RawData;
+        return new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
+        });
     }
 
     private static byte[] ReadKey(FileInfo file)
