@@ -99,6 +99,17 @@ public sealed class ConfidentialServingTests : IAsyncDisposable
             Assert.Equal(AttestedCertificateKind.DiceEvidence, overTls.Server!.Kind);
         }
 
+        // gRPC over the same attested TLS endpoint (HTTP/2), through a verifying handler.
+        using (var channel = global::Grpc.Net.Client.GrpcChannel.ForAddress(attestedUrl, new global::Grpc.Net.Client.GrpcChannelOptions { HttpHandler = Confide.Tls.Hosting.AttestedTls.UseAttestedTls(new SocketsHttpHandler(), EvidenceVerifier(_serverIdentity)) }))
+        {
+            var grpc = new Confide.Inference.Grpc.Protocol.GRPCInferenceService.GRPCInferenceServiceClient(channel);
+            var call = new Confide.Inference.Grpc.Protocol.ModelInferRequest { ModelName = "mlp" };
+            call.Inputs.Add(GrpcTests.Input(x, raw: false));
+            Confide.Inference.Grpc.Protocol.ModelInferResponse response = await grpc.ModelInferAsync(call, cancellationToken: Ct);
+            Confide.Inference.Grpc.Protocol.ModelInferResponse.Types.InferOutputTensor y = response.Outputs.Single(o => o.Name == "y");
+            Same.Tensor(expected["y"], TestTensor.FromFloats("y", [.. y.Shape], [.. y.Contents.Fp32Contents]));
+        }
+
         // Past a TLS-terminating ingress (here: plain HTTP), as end-to-end messages.
         using (var throughIngress = new InferenceClient(ingressUrl, new InferenceClientOptions { Verifier = EvidenceVerifier(_serverIdentity), EndToEnd = true }))
         {
