@@ -1,7 +1,5 @@
-using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
 using Confide.Tee;
+using Confide.Tee.Simulation;
 
 namespace Confide.AttestationService.Hosting;
 
@@ -19,26 +17,5 @@ public static class ServiceIdentity
     /// constant for the Confide attestation service, so that a newer build opens the keys an older
     /// one sealed (product policy), as a newer enclave from the same signer would.
     /// </summary>
-    public static TeeIdentity Simulated()
-    {
-        using var code = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Assembly[] measured =
-        [
-            typeof(AttestationEngine).Assembly,
-            typeof(Confide.Attestation.Verification.QuoteVerifier).Assembly,
-            typeof(Confide.Attestation.Policy.AttestationPolicy).Assembly,
-            typeof(ITee).Assembly,
-        ];
-        foreach (Assembly assembly in measured)
-        {
-            code.AppendData(Encoding.UTF8.GetBytes(assembly.GetName().Name!));
-            if (!string.IsNullOrEmpty(assembly.Location))
-            {
-                code.AppendData(File.ReadAllBytes(assembly.Location));
-            }
-        }
-
-        byte[] signer = SHA256.HashData("Confide attestation service"u8);
-        return new TeeIdentity(TeeKind.Simulation, code.GetHashAndReset(), signer, ProductId, SecurityVersion: 1, Debug: false);
-    }
+    public static TeeIdentity Simulated() => SimulatedIdentity.Of("Confide attestation service", ProductId, typeof(AttestationEngine).Assembly, typeof(Confide.Attestation.Verification.QuoteVerifier).Assembly, typeof(Confide.Attestation.Policy.AttestationPolicy).Assembly, typeof(ITee).Assembly);
 }

@@ -61,7 +61,7 @@ internal static class InferCommand
                 policy.Verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
             }
 
-            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedClient(result.GetValue(attestationCa));
+            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedHttp.Client(result.GetValue(attestationCa));
             if (result.GetValue(attestationUrl) is { } service)
             {
                 policy.TrustedAttestationServices.Add(new AttestationClient(new Uri(service), new AttestationClientOptions { HttpClient = attestationHttp }));
@@ -103,20 +103,6 @@ internal static class InferCommand
             }
         }));
         return command;
-    }
-
-    private static HttpClient PinnedClient(string? pemPath)
-    {
-        if (pemPath is null)
-        {
-            return new HttpClient();
-        }
-
-        byte[] pinned = X509Certificate2.CreateFromPem(File.ReadAllText(pemPath)).RawData;
-        return new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
-        });
     }
 
     private static AttestedTlsException? FindReason(Exception exception)

@@ -165,7 +165,7 @@ internal static class InferenceCommands
             }
 
             IModelKeyProvider keyProvider = keys;
-            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedClient(result.GetValue(attestationCa));
+            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedHttp.Client(result.GetValue(attestationCa));
             using Confide.AttestationService.Client.AttestationClient? attestation = result.GetValue(attestationUrl) is { } service
                 ? new Confide.AttestationService.Client.AttestationClient(new Uri(service), new Confide.AttestationService.Client.AttestationClientOptions { HttpClient = attestationHttp })
                 : null;
@@ -252,20 +252,6 @@ internal static class InferenceCommands
             }
         }));
         return command;
-    }
-
-    private static HttpClient PinnedClient(string? pemPath)
-    {
-        if (pemPath is null)
-        {
-            return new HttpClient();
-        }
-
-        byte[] pinned = X509Certificate2.CreateFromPem(File.ReadAllText(pemPath)).RawData;
-        return new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
-        });
     }
 
     private static byte[] ReadKey(FileInfo file)

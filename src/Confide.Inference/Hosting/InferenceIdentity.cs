@@ -1,7 +1,5 @@
-using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
 using Confide.Tee;
+using Confide.Tee.Simulation;
 
 namespace Confide.Inference.Hosting;
 
@@ -19,20 +17,5 @@ public static class InferenceIdentity
     /// constant for the Confide inference server, so that a newer build opens model keys an older
     /// one sealed (product policy), as a newer enclave from the same signer would.
     /// </summary>
-    public static TeeIdentity Simulated()
-    {
-        using var code = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Assembly[] measured = [typeof(InferenceServer).Assembly, typeof(ITee).Assembly];
-        foreach (Assembly assembly in measured)
-        {
-            code.AppendData(Encoding.UTF8.GetBytes(assembly.GetName().Name!));
-            if (!string.IsNullOrEmpty(assembly.Location))
-            {
-                code.AppendData(File.ReadAllBytes(assembly.Location));
-            }
-        }
-
-        byte[] signer = SHA256.HashData("Confide inference server"u8);
-        return new TeeIdentity(TeeKind.Simulation, code.GetHashAndReset(), signer, ProductId, SecurityVersion: 1, Debug: false);
-    }
+    public static TeeIdentity Simulated() => SimulatedIdentity.Of("Confide inference server", ProductId, typeof(InferenceServer).Assembly, typeof(ITee).Assembly);
 }

@@ -1,7 +1,5 @@
-using System.Reflection;
-using System.Security.Cryptography;
-using System.Text;
 using Confide.Tee;
+using Confide.Tee.Simulation;
 
 namespace Confide.KeyRelease.Hosting;
 
@@ -19,25 +17,5 @@ public static class KeyBrokerIdentity
     /// constant for the Confide key broker, so that a newer build opens the keys an older one sealed
     /// (product policy), as a newer enclave from the same signer would.
     /// </summary>
-    public static TeeIdentity Simulated()
-    {
-        using var code = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        Assembly[] measured =
-        [
-            typeof(KeyBrokerServer).Assembly,
-            typeof(Confide.AttestationService.AdminAuthenticationOptions).Assembly,
-            typeof(ITee).Assembly,
-        ];
-        foreach (Assembly assembly in measured)
-        {
-            code.AppendData(Encoding.UTF8.GetBytes(assembly.GetName().Name!));
-            if (!string.IsNullOrEmpty(assembly.Location))
-            {
-                code.AppendData(File.ReadAllBytes(assembly.Location));
-            }
-        }
-
-        byte[] signer = SHA256.HashData("Confide key broker"u8);
-        return new TeeIdentity(TeeKind.Simulation, code.GetHashAndReset(), signer, ProductId, SecurityVersion: 1, Debug: false);
-    }
+    public static TeeIdentity Simulated() => SimulatedIdentity.Of("Confide key broker", ProductId, typeof(KeyBrokerServer).Assembly, typeof(Confide.AttestationService.AdminAuthenticationOptions).Assembly, typeof(ITee).Assembly);
 }
