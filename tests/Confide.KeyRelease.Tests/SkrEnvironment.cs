@@ -37,7 +37,7 @@ public sealed class SkrEnvironment : IAsyncLifetime
     /// <summary>Trusts exactly the two attestation services' TLS certificates.</summary>
     public HttpClient AttestationHttp { get; private set; } = null!;
 
-    public AdminTokens Admin { get; } = new();
+    public AdminTokens Admin { get; } = new(KeyBrokerOptions.DefaultAdminAudience);
 
     public string StateDirectory => _state.FullName;
 
