@@ -302,11 +302,24 @@ internal sealed class CallChannel : IAsyncDisposable
 
     private async Task RunIncomingAsync(ulong id, CallMethod method, object?[] args, CancellationTokenSource? cancellation, int argumentBytes)
     {
+        // The call's slot and argument bytes are given back as soon as the handler is done, before
+        // its answer is written: a peer that has read the answer may rely on the budget being free.
+        int released = 0;
+        void Release()
+        {
+            if (Interlocked.Exchange(ref released, 1) == 0)
+            {
+                _incoming.TryRemove(id, out _);
+                Interlocked.Add(ref _incomingBytes, -argumentBytes);
+            }
+        }
+
         try
         {
             object returned = method.Method.Invoke(_localTarget, BindingFlags.DoNotWrapExceptions, null, args, null)
                 ?? throw new InvalidOperationException($"{method.Name} returned a null task.");
             object? result = await method.AwaitResult(returned).ConfigureAwait(false);
+            Release();
             using var frame = new PooledBufferWriter();
             if (method.Result is not null)
             {
@@ -323,20 +336,22 @@ internal sealed class CallChannel : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellation?.IsCancellationRequested == true)
         {
+            Release();
             await SendErrorAsync(id, EnclaveCallError.Cancelled, null, $"{method.Name} was cancelled.").ConfigureAwait(false);
         }
         catch (EnclaveCallException ex)
         {
+            Release();
             await SendErrorAsync(id, ex.Error, ex.RemoteExceptionType, ex.Message).ConfigureAwait(false);
         }
         catch (Exception ex)
         {
+            Release();
             await SendErrorAsync(id, EnclaveCallError.Faulted, ex.GetType().FullName, ex.Message).ConfigureAwait(false);
         }
         finally
         {
-            _incoming.TryRemove(id, out _);
-            Interlocked.Add(ref _incomingBytes, -argumentBytes);
+            Release();
             cancellation?.Dispose();
         }
     }
