@@ -34,8 +34,8 @@ public sealed class RelayTests : IDisposable
 
         Process server = Start(simulation, "inference", "serve", "--models", repository, "--urls", "http://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
             "--data-dir", _temp.Combine("server"), "--import-key", _temp.Combine("model.key"), "--tee", "simulation", "--allow-simulation", "--e2e");
-        string rest = await ReadFieldAsync(server, "rest: ");
         string enclave = (await ReadFieldAsync(server, "enclave: mrenclave ")).Split(' ')[0];
+        string rest = await ReadFieldAsync(server, "rest: ");
 
         string recording = _temp.Combine("relay.bin");
         Process relay = Start(simulation, "relay", "--listen", "127.0.0.1:0", "--target", new Uri(rest).Authority, "--record", recording);

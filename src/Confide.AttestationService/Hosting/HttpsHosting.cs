@@ -23,6 +23,24 @@ public static class HttpsHosting
         return address;
     }
 
+    /// <summary>
+    /// An HttpClient for one of Confide's own services, which present self-signed certificates:
+    /// it trusts exactly the certificate in <paramref name="pemPath"/> (null: the system's roots).
+    /// </summary>
+    public static HttpClient PinnedClient(string? pemPath)
+    {
+        if (pemPath is null)
+        {
+            return new HttpClient();
+        }
+
+        byte[] pinned = X509Certificate2.CreateFromPem(File.ReadAllText(pemPath)).RawData;
+        return new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetRawCertData().AsSpan().SequenceEqual(pinned) },
+        });
+    }
+
     /// <summary>A port that is free on <paramref name="address"/> now (port 0 is resolved before the URL is used as an identity).</summary>
     public static int FreePort(IPAddress address)
     {

@@ -61,7 +61,7 @@ internal static class InferCommand
                 policy.Verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
             }
 
-            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : PinnedHttp.Client(result.GetValue(attestationCa));
+            using HttpClient? attestationHttp = result.GetValue(attestationUrl) is null ? null : Confide.AttestationService.Hosting.HttpsHosting.PinnedClient(result.GetValue(attestationCa));
             if (result.GetValue(attestationUrl) is { } service)
             {
                 policy.TrustedAttestationServices.Add(new AttestationClient(new Uri(service), new AttestationClientOptions { HttpClient = attestationHttp }));

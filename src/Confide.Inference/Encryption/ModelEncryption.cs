@@ -60,6 +60,20 @@ public static class ModelEncryption
     /// <summary>The key id in lower-case hex, as errors and key stores name it.</summary>
     public static string KeyIdHex(ReadOnlySpan<byte> key) => Convert.ToHexStringLower(KeyId(key));
 
+    /// <summary>Reads a model key file: exactly <see cref="KeySize"/> raw bytes (what <c>confide model keygen</c> writes).</summary>
+    /// <exception cref="ArgumentException">The file is not a model key.</exception>
+    public static byte[] ReadKeyFile(string path)
+    {
+        byte[] key = File.ReadAllBytes(path);
+        if (key.Length != KeySize)
+        {
+            CryptographicOperations.ZeroMemory(key);
+            throw new ArgumentException($"'{path}' is {key.Length} bytes; a model key file holds exactly {KeySize} raw bytes (see 'confide model keygen').");
+        }
+
+        return key;
+    }
+
     /// <summary>True if <paramref name="file"/> starts with the CONFIDE-MODEL magic.</summary>
     public static bool IsEncryptedModel(ReadOnlySpan<byte> file) => file.StartsWith(Magic);
 
