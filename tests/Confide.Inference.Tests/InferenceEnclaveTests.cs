@@ -1,5 +1,4 @@
 using System.Net;
-using System.Reflection;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -23,10 +22,10 @@ namespace Confide.Inference.Tests;
 /// </summary>
 public sealed class InferenceEnclaveTests : IDisposable
 {
-    private static readonly string UnsignedPackage = Path.Combine(
-        typeof(InferenceEnclaveTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ConfideCliDirectory").Value!, "inference-enclave");
+    private static readonly string UnsignedPackage = Path.Combine(CliProcesses.CliDirectory, "inference-enclave");
 
     private readonly TempDirectory _temp = new();
+    private readonly CliProcesses _cli = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -65,6 +64,21 @@ public sealed class InferenceEnclaveTests : IDisposable
             HttpRequestException refused = await Assert.ThrowsAsync<HttpRequestException>(() => wrong.InferAsync("mlp", Rest.Request(Rest.JsonInput(x)), cancellationToken: Ct));
             Assert.Contains("unique id", refused.ToString(), StringComparison.Ordinal);
         }
+
+        // The command-line client, verifying the enclave in the TLS handshake.
+        string input = _temp.Combine("request.json");
+        await File.WriteAllTextAsync(input, Rest.Request(Rest.JsonInput(x)).ToJsonString(), Ct);
+        (int exit, string printed, string errors) = await _cli.RunAsync(_temp.Combine("platform"), Ct,
+            "infer", "--url", rest, "--model", "mlp", "--input", input, "--expect-enclave", identity.MrEnclaveHex, "--allow-simulation");
+        Assert.True(exit == 0, errors);
+        Assert.Contains("attested TLS", errors, StringComparison.Ordinal);
+        float[] y = [.. JsonNode.Parse(printed)!["outputs"]!.AsArray().Single(o => (string?)o!["name"] == "y")!["data"]!.AsArray().Select(v => (float)v!)];
+        Assert.Equal(Reference.Run(model, [x])["y"].Data, y.SelectMany(BitConverter.GetBytes).ToArray());
+
+        (exit, _, errors) = await _cli.RunAsync(_temp.Combine("platform"), Ct,
+            "infer", "--url", rest, "--model", "mlp", "--input", input, "--expect-signer", Convert.ToHexStringLower(SHA256.HashData("another signer"u8)), "--allow-simulation");
+        Assert.NotEqual(0, exit);
+        Assert.Contains("signer", errors, StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]
@@ -89,7 +103,11 @@ public sealed class InferenceEnclaveTests : IDisposable
         Assert.DoesNotContain(output.Lines, l => l.StartsWith("rest: ", StringComparison.Ordinal));
     }
 
-    public void Dispose() => _temp.Dispose();
+    public void Dispose()
+    {
+        _cli.Dispose();
+        _temp.Dispose();
+    }
 
     private (string Directory, EnclavePackageIdentity Identity) SignedPackage()
     {

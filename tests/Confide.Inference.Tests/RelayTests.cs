@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Text;
 using System.Text.Json.Nodes;
 using Confide.Inference.Tests.Onnx;
@@ -13,10 +12,8 @@ namespace Confide.Inference.Tests;
 /// </summary>
 public sealed class RelayTests : IDisposable
 {
-    private static readonly string Cli = Path.Combine(typeof(RelayTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ConfideCliDirectory").Value!, "confide.dll");
-
     private readonly TempDirectory _temp = new();
-    private readonly List<Process> _processes = [];
+    private readonly CliProcesses _cli = new();
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -29,16 +26,16 @@ public sealed class RelayTests : IDisposable
         byte[] model = TestModels.Mlp(seed: 33);
         string onnx = _temp.Combine("mlp.onnx");
         await File.WriteAllBytesAsync(onnx, model, Ct);
-        await RunAsync(simulation, "model", "keygen", "--out", _temp.Combine("model.key"));
-        await RunAsync(simulation, "model", "encrypt", "--key", _temp.Combine("model.key"), "--out", Path.Combine(repository, "mlp", "1", "model.confide"), onnx);
+        await _cli.RunAsync(simulation, Ct, "model", "keygen", "--out", _temp.Combine("model.key"));
+        await _cli.RunAsync(simulation, Ct, "model", "encrypt", "--key", _temp.Combine("model.key"), "--out", Path.Combine(repository, "mlp", "1", "model.confide"), onnx);
 
-        Process server = Start(simulation, "inference", "serve", "--models", repository, "--urls", "http://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
+        Process server = _cli.Start(simulation, "inference", "serve", "--models", repository, "--urls", "http://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
             "--data-dir", _temp.Combine("server"), "--import-key", _temp.Combine("model.key"), "--tee", "simulation", "--allow-simulation", "--e2e");
         string enclave = (await ReadFieldAsync(server, "enclave: mrenclave ")).Split(' ')[0];
         string rest = await ReadFieldAsync(server, "rest: ");
 
         string recording = _temp.Combine("relay.bin");
-        Process relay = Start(simulation, "relay", "--listen", "127.0.0.1:0", "--target", new Uri(rest).Authority, "--record", recording);
+        Process relay = _cli.Start(simulation, "relay", "--listen", "127.0.0.1:0", "--target", new Uri(rest).Authority, "--record", recording);
         string relayEndpoint = (await ReadFieldAsync(relay, "relay: ")).Split(' ')[0];
 
         // Distinctive input values, and the output the model gives for them.
@@ -47,7 +44,7 @@ public sealed class RelayTests : IDisposable
         JsonObject request = Rest.Request(Rest.JsonInput(x));
         string input = _temp.Combine("request.json");
         await File.WriteAllTextAsync(input, request.ToJsonString(), Ct);
-        (int exit, string output, string errors) = await RunAsync(simulation, "infer", "--url", "http://" + relayEndpoint, "--model", "mlp", "--input", input, "--expect-enclave", enclave, "--allow-simulation", "--e2e");
+        (int exit, string output, string errors) = await _cli.RunAsync(simulation, Ct, "infer", "--url", "http://" + relayEndpoint, "--model", "mlp", "--input", input, "--expect-enclave", enclave, "--allow-simulation", "--e2e");
         Assert.True(exit == 0, errors);
         Assert.Contains("end-to-end encrypted", errors, StringComparison.Ordinal);
 
@@ -68,51 +65,11 @@ public sealed class RelayTests : IDisposable
 
     public void Dispose()
     {
-        foreach (Process process in _processes)
-        {
-            try
-            {
-                process.Kill(entireProcessTree: true);
-                process.WaitForExit(5000);
-            }
-            catch (InvalidOperationException)
-            {
-            }
-
-            process.Dispose();
-        }
-
+        _cli.Dispose();
         _temp.Dispose();
     }
 
     private static bool Contains(byte[] haystack, byte[] needle) => haystack.AsSpan().IndexOf(needle) >= 0;
-
-    private Process Start(string simulation, params string[] arguments)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Cli);
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        start.Environment["CONFIDE_SIMULATION_DIR"] = simulation;
-        Process process = Process.Start(start)!;
-        _processes.Add(process);
-        return process;
-    }
-
-    private async Task<(int Exit, string Output, string Error)> RunAsync(string simulation, params string[] arguments)
-    {
-        Process process = Start(simulation, arguments);
-        Task<string> output = process.StandardOutput.ReadToEndAsync(Ct);
-        Task<string> error = process.StandardError.ReadToEndAsync(Ct);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
-        timeout.CancelAfter(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await output, await error);
-    }
 
     private static async Task<string> ReadFieldAsync(Process process, string prefix)
     {
