@@ -58,6 +58,26 @@ public sealed class EnclaveContext : IAsyncDisposable
         where TOcalls : class =>
         ServeAsync(CallContract.For(typeof(TEcalls)), CallContract.For(typeof(TOcalls)), channel => createImplementation(CallProxy.Create<TOcalls>(channel)), cancellationToken);
 
+    /// <summary>
+    /// Runs an application enclave: one its host launched to run rather than to call (what
+    /// <c>confide run</c> does), such as a server. The token <paramref name="run"/> receives is
+    /// cancelled when the host hangs up or <paramref name="cancellationToken"/> is, so the
+    /// application stops with its host, as an SGX enclave does when its host process goes.
+    /// </summary>
+    public async Task<int> RunApplicationAsync(Func<CancellationToken, Task<int>> run, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        if (_hostStream is null)
+        {
+            return await run(cancellationToken).ConfigureAwait(false);
+        }
+
+        using var hostGone = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task serving = ServeAsync(CallContract.For(typeof(IApplicationEnclave)), null, _ => new ApplicationEnclave(), hostGone.Token);
+        _ = serving.ContinueWith(_ => hostGone.Cancel(), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        return await run(hostGone.Token).ConfigureAwait(false);
+    }
+
     public async ValueTask DisposeAsync()
     {
         if (_channel is not null)
@@ -94,3 +114,8 @@ public sealed class EnclaveContext : IAsyncDisposable
         await _channel.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
     }
 }
+
+/// <summary>The ecalls of an application enclave: none. Serving them keeps the channel that tells the enclave its host is gone.</summary>
+public interface IApplicationEnclave;
+
+internal sealed class ApplicationEnclave : IApplicationEnclave;

@@ -21,6 +21,7 @@ catch (Exception ex) when (ex is EnclavePackageException or TeeException)
 await using (enclave)
 {
     // The same options as 'confide inference serve', less --tee: the host chose the TEE at launch.
+    // It stops when the host hangs up (confide run ends, or EnclaveHost is disposed).
     Command serve = InferenceServeCommand.Create(enclave.Tee);
-    return await serve.Parse(args).InvokeAsync();
+    return await enclave.RunApplicationAsync(hostGone => serve.Parse(args).InvokeAsync(cancellationToken: hostGone));
 }

@@ -37,15 +37,15 @@ public sealed class InferenceEnclaveTests : IDisposable
         byte[] model = TestModels.Mlp(seed: 41);
         string keyFile = await EncryptedRepositoryAsync(model);
 
-        var output = new LineWatcher();
+        var output = new EnclaveOutputLines();
         EnclaveHostOptions options = Options(output,
             "--models", _temp.Combine("models"), "--urls", "https://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
             "--data-dir", _temp.Combine("data"), "--import-key", keyFile, "--allow-simulation", "--attested-tls");
         await using EnclaveHost enclave = await EnclaveHost.LaunchAsync(package, options, Ct);
-        string rest = await output.WaitForAsync("rest: ", enclave, Ct);
+        string rest = await output.WaitForAsync("rest: ", enclave, TimeSpan.FromSeconds(60), Ct);
 
         // The identity the server reports is the one the host measured and the signer signed.
-        Assert.Equal($"{identity.MrEnclaveHex} mrsigner {identity.MrSignerHex} (Simulation)", output.Field("enclave: mrenclave "));
+        Assert.Equal($"{identity.MrEnclaveHex} mrsigner {identity.MrSignerHex} (Simulation)", output.Find("enclave: mrenclave "));
         Assert.Matches("^sealed model key [0-9a-f]{32} ", output.Lines.Single(l => l.StartsWith("sealed model key ", StringComparison.Ordinal)));
 
         using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate(_temp.Combine("platform"));
@@ -86,8 +86,8 @@ public sealed class InferenceEnclaveTests : IDisposable
     {
         (string package, _) = SignedPackage();
         await EncryptedRepositoryAsync(TestModels.Mlp(seed: 42));
-        var output = new LineWatcher();
-        var errors = new LineWatcher();
+        var output = new EnclaveOutputLines();
+        var errors = new EnclaveOutputLines();
         EnclaveHostOptions options = Options(output,
             "--models", _temp.Combine("models"), "--urls", "http://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
             "--data-dir", _temp.Combine("data"), "--allow-simulation");
@@ -150,55 +150,5 @@ public sealed class InferenceEnclaveTests : IDisposable
         var policy = new AttestedTlsPolicy { UniqueId = uniqueId, AllowSimulation = true, Collateral = new SimulatedCollateralProvider(platform) };
         policy.Verifier.SimulationRoots.Add(platform.RootCertificate);
         return new AttestedCertificateVerifier(policy);
-    }
-
-    /// <summary>The enclave's standard output as the host forwards it, line by line.</summary>
-    private sealed class LineWatcher : TextWriter
-    {
-        private readonly List<string> _lines = [];
-        private readonly SemaphoreSlim _written = new(0);
-
-        public override Encoding Encoding => Encoding.UTF8;
-
-        public IReadOnlyList<string> Lines
-        {
-            get
-            {
-                lock (_lines)
-                {
-                    return [.. _lines];
-                }
-            }
-        }
-
-        public override void WriteLine(string? value)
-        {
-            lock (_lines)
-            {
-                _lines.Add(value ?? "");
-            }
-
-            _written.Release();
-        }
-
-        public string? Field(string prefix) => Lines.FirstOrDefault(l => l.StartsWith(prefix, StringComparison.Ordinal))?[prefix.Length..];
-
-        public async Task<string> WaitForAsync(string prefix, EnclaveHost enclave, CancellationToken cancellationToken)
-        {
-            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            timeout.CancelAfter(TimeSpan.FromSeconds(60));
-            string? value;
-            while ((value = Field(prefix)) is null)
-            {
-                if (enclave.HasExited)
-                {
-                    throw new InvalidOperationException($"The enclave exited ({enclave.ExitCode}) without printing '{prefix}': {string.Join(" | ", Lines)}");
-                }
-
-                await _written.WaitAsync(TimeSpan.FromMilliseconds(200), timeout.Token);
-            }
-
-            return value;
-        }
     }
 }

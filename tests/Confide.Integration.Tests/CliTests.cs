@@ -90,6 +90,7 @@ public sealed class CliTests(EnclaveFixture fixture)
         Assert.Contains("hello-svn 1 (issued by the policy)", output, StringComparison.Ordinal);
         Assert.Contains("The enclave checked the broker over attested TLS (AttestationToken", output, StringComparison.Ordinal);
         Assert.Contains("key check value matches the owner's = True", output, StringComparison.Ordinal);
+        Assert.Contains("inside, it checked the broker, got the key released, decrypted the", output, StringComparison.Ordinal);
         Assert.Contains("A client verified the enclave in the TLS handshake (DiceEvidence", output, StringComparison.Ordinal);
         Assert.Contains("equals the model computed in plain C#: True", output, StringComparison.Ordinal);
         Assert.Contains("nonce matches True", output, StringComparison.Ordinal);

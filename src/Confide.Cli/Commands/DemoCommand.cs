@@ -119,7 +119,7 @@ internal static class DemoCommand
                 Step(10, $"After changing one file, the host refuses to launch: {ex.Message}");
             }
 
-            await services.InferAsync(work.FullName, cancellationToken);
+            await services.InferAsync(work.FullName, key, cancellationToken);
 
             Console.WriteLine();
             Console.WriteLine($"Demo finished in {clock.Elapsed.TotalSeconds:0.0} s. Simulation mode protects nothing against a privileged attacker; see docs/security.md.");
@@ -144,10 +144,11 @@ internal static class DemoCommand
 
     private static void CopyDirectory(string source, string destination)
     {
-        Directory.CreateDirectory(destination);
-        foreach (string file in Directory.EnumerateFiles(source))
+        foreach (string file in Directory.EnumerateFiles(source, "*", SearchOption.AllDirectories))
         {
-            File.Copy(file, Path.Combine(destination, Path.GetFileName(file)));
+            string target = Path.Combine(destination, Path.GetRelativePath(source, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(file, target);
         }
     }
 
@@ -232,7 +233,6 @@ internal static class DemoCommand
                 authorizationrules {
                     [type=="x-ms-sgx-mrsigner", value=="{{enclaveSigner}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
                     [type=="x-ms-sgx-mrsigner", value=="{{brokerIdentity.SignerIdHex}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
-                    [type=="x-ms-sgx-mrsigner", value=="{{InferenceIdentity.Simulated().SignerIdHex}}"] && [type=="x-ms-sgx-is-debuggable", value==false] => permit();
                 };
                 issuancerules {
                     c:[type=="x-ms-sgx-svn"] => issue(type="hello-svn", value=c.value);
@@ -291,40 +291,46 @@ internal static class DemoCommand
 
         /// <summary>
         /// The confidential inference: the key owner encrypts a model and gives its key to the broker
-        /// for the inference enclave only; the enclave gets the key released, decrypts the model
-        /// inside and serves it over attested TLS; a client verifies the enclave, then infers.
+        /// for the inference enclave only; the host launches the signed inference package, which gets
+        /// the key released, decrypts the model inside and serves it over attested TLS; a client
+        /// verifies the enclave, then infers.
         /// </summary>
-        public async Task InferAsync(string work, CancellationToken cancellationToken)
+        public async Task InferAsync(string work, RSA signingKey, CancellationToken cancellationToken)
         {
-            TeeIdentity inferenceIdentity = InferenceIdentity.Simulated();
+            // Signed with the demo's key, so the operator's policy (MRSIGNER) already admits it.
+            string package = Path.Combine(work, "inference-enclave");
+            CopyDirectory(Path.Combine(AppContext.BaseDirectory, "inference-enclave"), package);
+            EnclavePackageIdentity inference = EnclavePackage.Sign(package, signingKey);
+
             byte[] modelKey = Confide.Inference.Encryption.ModelEncryption.GenerateKey();
             string repository = Path.Combine(work, "models");
             Directory.CreateDirectory(Path.Combine(repository, "demo", "1"));
             await File.WriteAllBytesAsync(Path.Combine(repository, "demo", "1", Confide.Inference.Models.ModelRepository.EncryptedFileName), Confide.Inference.Encryption.ModelEncryption.Encrypt(DemoModel.Build(), modelKey), cancellationToken);
-            await ImportKeyAsync("demo", modelKey, new JsonObject { ["claim"] = "x-ms-sgx-mrenclave", ["equals"] = inferenceIdentity.UniqueIdHex }, cancellationToken);
+            await ImportKeyAsync("demo", modelKey, new JsonObject { ["claim"] = "x-ms-sgx-mrenclave", ["equals"] = inference.MrEnclaveHex }, cancellationToken);
             CryptographicOperations.ZeroMemory(modelKey);
-            Step(11, "Confidential inference: an ONNX model encrypted with AES-256-GCM; its key sits in the broker, releasable only to the inference enclave");
-            Detail($"(MRENCLAVE {inferenceIdentity.UniqueIdHex[..16]}...), which the host process cannot read.");
+            Step(11, "Confidential inference: an ONNX model encrypted with AES-256-GCM; its key sits in the broker, releasable only to the signed inference");
+            Detail($"enclave package (MRENCLAVE {inference.MrEnclaveHex[..16]}..., ONNX Runtime's native library among its measured files).");
 
-            using var inferenceTee = new SimulationTee(SimulatedPlatform.OpenOrCreate(), inferenceIdentity, ownsPlatform: true);
-            using var attestation = new AttestationClient(new Uri(Attestation.Issuer), ClientOptions);
-            KeyReleaseClientOptions release = KeyReleaseClientOptions.ForAttestedBroker(new Uri(Broker.Url), inferenceTee, attestation, BrokerVerifier(attestation));
-            using Confide.Inference.Confidential.ConfidentialTransport transport = await Confide.Inference.Confidential.ConfidentialTransport.CreateAsync(inferenceTee, new Confide.Inference.Confidential.ConfidentialTransportOptions(), cancellationToken);
-            await using InferenceServer server = await InferenceServer.StartAsync(new InferenceServerOptions
+            var output = new EnclaveOutputLines();
+            var options = new EnclaveHostOptions { Tee = TeeBackend.Simulation, StandardOutput = output };
+            foreach (string argument in (string[])[
+                "--models", repository, "--urls", "https://127.0.0.1:0", "--grpc-urls", "none", "--metrics-urls", "none",
+                "--data-dir", Path.Combine(work, "inference-data"), "--allow-simulation", "--attested-tls",
+                "--key-broker", Broker.Url, "--key-broker-enclave", KeyBrokerIdentity.Simulated().UniqueIdHex,
+                "--attestation-url", Attestation.Issuer, "--attestation-ca", Attestation.TlsCertificatePath])
             {
-                ModelDirectory = repository,
-                Repository = new Confide.Inference.Models.ModelRepositoryOptions { KeyProvider = new Confide.Inference.Confidential.KeyReleaseModelKeyProvider(new KeyReleaseClient(release)) },
-                Endpoints = [new InferenceEndpoint(new Uri("https://127.0.0.1:0"), Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2)],
-                MetricsUrl = null,
-                ConfigureDataListener = transport.ConfigureListener,
-                MapEndpoints = transport.MapEndpoints,
-            }, cancellationToken);
-            Detail($"The inference enclave got the key released, decrypted the model inside, and serves KServe v2 at {server.Urls[0]} over attested TLS.");
+                options.Arguments.Add(argument);
+            }
+
+            await using EnclaveHost server = await EnclaveHost.LaunchAsync(package, options, cancellationToken);
+            Uri rest = new(await output.WaitForAsync(InferenceServeCommand.RestLinePrefix, server, TimeSpan.FromSeconds(60), cancellationToken));
+            Detail($"The host verified and launched it as process {server.ProcessId}; inside, it checked the broker, got the key released, decrypted the");
+            Detail($"model, and serves KServe v2 at {rest} with TLS ending in the enclave (attested TLS).");
 
             using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate();
-            var policy = new AttestedTlsPolicy { UniqueId = inferenceIdentity.UniqueId, AllowSimulation = true, Collateral = new SimulatedCollateralProvider(platform) };
+            var policy = new AttestedTlsPolicy { UniqueId = inference.MrEnclave, AllowSimulation = true, Collateral = new SimulatedCollateralProvider(platform) };
             policy.Verifier.SimulationRoots.Add(X509CertificateLoader.LoadCertificate(platform.RootCertificate.RawData));
-            using var client = new Confide.Inference.Client.InferenceClient(server.Urls[0], new Confide.Inference.Client.InferenceClientOptions { Verifier = new AttestedCertificateVerifier(policy) });
+            using var client = new Confide.Inference.Client.InferenceClient(rest, new Confide.Inference.Client.InferenceClientOptions { Verifier = new AttestedCertificateVerifier(policy) });
             float[] x = [1f, 2f, 3f, 4f, -1f, 0.5f, 2f, -3f];
             var request = new JsonObject
             {
