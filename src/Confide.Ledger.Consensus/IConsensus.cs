@@ -1,0 +1,75 @@
+using System.Net;
+
+namespace Confide.Ledger.Consensus;
+
+/// <summary>
+/// The consensus a ledger node runs on: a replicated, totally ordered log. The node appends
+/// payloads while it is the leader; every node's <see cref="IReplicatedStateMachine"/> receives
+/// the committed entries, in order, with their position (term, index) — CCF's view and seqno.
+/// </summary>
+/// <remarks>
+/// Confide's own interface, so that the engine behind it (DotNext Raft today) can change without
+/// touching the node: the engine's on-disk and wire formats are its own business.
+/// </remarks>
+public interface IConsensus : IAsyncDisposable
+{
+    /// <summary>This node's consensus address.</summary>
+    EndPoint LocalEndPoint { get; }
+
+    /// <summary>True while this node is the leader (the only node that may append).</summary>
+    bool IsLeader { get; }
+
+    /// <summary>The leader's consensus address, when one is known.</summary>
+    EndPoint? Leader { get; }
+
+    /// <summary>The current term (CCF's view).</summary>
+    long Term { get; }
+
+    /// <summary>The highest index known to be committed by a majority.</summary>
+    long CommitIndex { get; }
+
+    /// <summary>Raised when the leader changes (the argument is the new leader, or null during an election).</summary>
+    event Action<EndPoint?>? LeaderChanged;
+
+    Task StartAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>
+    /// Appends <paramref name="payload"/> to the log as the leader and returns its position at
+    /// once, before it is committed. <paramref name="context"/> reaches this node's state machine
+    /// with the entry (so the leader need not decode what it has just encoded).
+    /// </summary>
+    /// <exception cref="NotLeaderException">This node is not the leader (any more).</exception>
+    ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Starts replicating what has been appended without waiting for the next heartbeat.</summary>
+    void Flush();
+
+    /// <summary>Waits until this node's state machine has applied the entry at <paramref name="index"/>.</summary>
+    Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default);
+
+    /// <summary>Waits until some node is leader and returns its address.</summary>
+    /// <exception cref="TimeoutException">No leader within <paramref name="timeout"/>.</exception>
+    Task<EndPoint> WaitForLeaderAsync(TimeSpan timeout, CancellationToken cancellationToken = default);
+}
+
+/// <summary>A position in the replicated log: CCF's transaction id view.seqno.</summary>
+public readonly record struct LogPosition(long Term, long Index)
+{
+    public override string ToString() => $"{Term}.{Index}";
+}
+
+/// <summary>An entry the consensus delivers once it is committed. An empty payload is an entry the engine appended itself (a new leader's no-op).</summary>
+public readonly record struct CommittedEntry(long Term, long Index, ReadOnlyMemory<byte> Payload, object? Context);
+
+/// <summary>What receives the committed entries: called one entry at a time, in log order, never concurrently.</summary>
+public interface IReplicatedStateMachine
+{
+    ValueTask ApplyAsync(CommittedEntry entry, CancellationToken cancellationToken);
+}
+
+/// <summary>The operation needs the leader, and this node is not (or stopped being) the leader.</summary>
+public sealed class NotLeaderException(string message, EndPoint? leader, Exception? inner = null) : Exception(message, inner)
+{
+    /// <summary>The leader as this node knows it, for forwarding or redirecting.</summary>
+    public EndPoint? Leader { get; } = leader;
+}

@@ -1,0 +1,212 @@
+using System.Buffers;
+using System.Net;
+using DotNext.IO;
+using DotNext.Net.Cluster;
+using DotNext.Net.Cluster.Consensus.Raft;
+using DotNext.Net.Cluster.Consensus.Raft.Membership;
+using DotNext.Net.Cluster.Consensus.Raft.StateMachine;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using DotNextNotLeader = DotNext.Net.Cluster.Consensus.Raft.NotLeaderException;
+
+namespace Confide.Ledger.Consensus;
+
+/// <summary>
+/// <see cref="IConsensus"/> on DotNext's Raft (TCP transport, its write-ahead log). The log is
+/// never compacted into engine snapshots: the ledger is the record a node restarts from, and a
+/// lagging follower catches up from the log itself.
+/// </summary>
+public sealed class RaftConsensus : IConsensus
+{
+    private readonly RaftCluster _cluster;
+    private readonly WriteAheadLog _log;
+    private readonly StateMachineAdapter _machine;
+    private int _disposed;
+
+    private RaftConsensus(RaftCluster cluster, WriteAheadLog log, StateMachineAdapter machine, IPEndPoint endPoint)
+    {
+        _cluster = cluster;
+        _log = log;
+        _machine = machine;
+        LocalEndPoint = endPoint;
+        _cluster.LeaderChanged += (_, leader) => LeaderChanged?.Invoke(leader?.EndPoint);
+    }
+
+    public EndPoint LocalEndPoint { get; }
+
+    public bool IsLeader => !_cluster.LeadershipToken.IsCancellationRequested;
+
+    public EndPoint? Leader => _cluster.Leader?.EndPoint;
+
+    public long Term => ((IPersistentState)_log).Term;
+
+    public long CommitIndex => _log.LastCommittedEntryIndex;
+
+    /// <summary>The highest index in this node's log, committed or not.</summary>
+    public long LastIndex => _log.LastEntryIndex;
+
+    public event Action<EndPoint?>? LeaderChanged;
+
+    /// <summary>Opens (or creates) the node's log, replaying it into <paramref name="stateMachine"/> once started.</summary>
+    public static async Task<RaftConsensus> CreateAsync(RaftConsensusOptions options, IReplicatedStateMachine stateMachine, ILoggerFactory? loggerFactory = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(stateMachine);
+        if (!options.Members.Contains(options.EndPoint))
+        {
+            throw new ArgumentException($"The members ({string.Join(", ", options.Members)}) must include this node's endpoint {options.EndPoint}.", nameof(options));
+        }
+
+        var configuration = new RaftCluster.TcpConfiguration(options.EndPoint)
+        {
+            LowerElectionTimeout = (int)options.LowerElectionTimeout.TotalMilliseconds,
+            UpperElectionTimeout = (int)options.UpperElectionTimeout.TotalMilliseconds,
+            RequestTimeout = options.RequestTimeout,
+            TransmissionBlockSize = 65536,
+            ColdStart = false,
+            ConfigurationStorage = null!, // null: DotNext's in-memory storage, filled from Members below
+            LoggerFactory = loggerFactory ?? NullLoggerFactory.Instance,
+            SslOptions = Tls(options),
+        };
+
+        var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage).CreateInitialConfigurationBuilder();
+        foreach (IPEndPoint member in options.Members)
+        {
+            members.Add(member);
+        }
+
+        members.Build();
+
+        Directory.CreateDirectory(options.LogDirectory);
+        var machine = new StateMachineAdapter(Directory.CreateDirectory(Path.Combine(options.LogDirectory, "snapshots")), stateMachine);
+        await machine.RestoreAsync(cancellationToken).ConfigureAwait(false); // must precede the WAL, which reads where to replay from
+        var log = new WriteAheadLog(new WriteAheadLog.Options { Location = Path.Combine(options.LogDirectory, "wal") }, machine);
+        var cluster = new RaftCluster(configuration) { AuditTrail = log };
+        return new RaftConsensus(cluster, log, machine, options.EndPoint);
+    }
+
+    public Task StartAsync(CancellationToken cancellationToken = default) => _cluster.StartAsync(cancellationToken);
+
+    public async ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default)
+    {
+        // The term is read while this node leads; an entry of that term can only come from its
+        // leader, so even if leadership is lost right here the log stays consistent: a newer
+        // leader's entries have a higher term and replace this one.
+        CancellationToken leadership = _cluster.LeadershipToken;
+        long term = ((IPersistentState)_log).Term;
+        if (leadership.IsCancellationRequested)
+        {
+            throw NotLeader();
+        }
+
+        long index = await _log.AppendAsync(new BinaryLogEntry { Term = term, Content = payload, Context = context }, cancellationToken).ConfigureAwait(false);
+        if (leadership.IsCancellationRequested)
+        {
+            throw NotLeader();
+        }
+
+        return new LogPosition(term, index);
+    }
+
+    public void Flush()
+    {
+        if (IsLeader)
+        {
+            _ = ForceReplicationAsync();
+        }
+    }
+
+    public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default) =>
+        _log.WaitForApplyAsync(index, cancellationToken).AsTask();
+
+    public async Task<EndPoint> WaitForLeaderAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        IClusterMember? leader = await _cluster.WaitForLeaderAsync(timeout, cancellationToken).ConfigureAwait(false);
+        return leader?.EndPoint ?? throw new TimeoutException($"No leader was elected within {timeout.TotalSeconds:0.#} s.");
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
+        try
+        {
+            await _cluster.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+
+        _cluster.Dispose();
+        await _log.DisposeAsync().ConfigureAwait(false);
+        await _machine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private NotLeaderException NotLeader() => new($"This node ({LocalEndPoint}) is not the leader; the leader is {Leader?.ToString() ?? "unknown (an election is under way)"}.", Leader);
+
+    private async Task ForceReplicationAsync()
+    {
+        try
+        {
+            await _cluster.ForceReplicationAsync(_cluster.LeadershipToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or DotNextNotLeader or ObjectDisposedException)
+        {
+            // Leadership changed or the node stops: the entries are the new leader's business now.
+        }
+    }
+
+    private static DotNext.Net.Security.SslOptions? Tls(RaftConsensusOptions options)
+    {
+        if (options.ServerTls is null && options.ClientTls is null)
+        {
+            return null;
+        }
+
+        var target = new DotNext.Net.Security.SslOptions();
+        if (options.ServerTls is { } server)
+        {
+            target.ServerOptions.ServerCertificate = server.ServerCertificate;
+            target.ServerOptions.ServerCertificateContext = server.ServerCertificateContext;
+            target.ServerOptions.ClientCertificateRequired = server.ClientCertificateRequired;
+            target.ServerOptions.RemoteCertificateValidationCallback = server.RemoteCertificateValidationCallback;
+        }
+
+        if (options.ClientTls is { } client)
+        {
+            target.ClientOptions.ClientCertificates = client.ClientCertificates;
+            target.ClientOptions.ClientCertificateContext = client.ClientCertificateContext;
+            target.ClientOptions.TargetHost = client.TargetHost;
+            target.ClientOptions.RemoteCertificateValidationCallback = client.RemoteCertificateValidationCallback;
+        }
+
+        return target;
+    }
+
+    /// <summary>Hands DotNext's committed entries to Confide's state machine; never asks for an engine snapshot.</summary>
+    private sealed class StateMachineAdapter(DirectoryInfo location, IReplicatedStateMachine target) : SimpleStateMachine(location)
+    {
+        protected override async ValueTask<bool> ApplyAsync(LogEntry entry, CancellationToken token)
+        {
+            if (entry.IsSnapshot || entry.IsConfiguration)
+            {
+                throw new InvalidDataException($"Unexpected {(entry.IsSnapshot ? "snapshot" : "configuration")} entry at index {entry.Index}: this consensus takes no engine snapshots.");
+            }
+
+            ReadOnlyMemory<byte> payload = entry.TryGetPayload(out ReadOnlySequence<byte> sequence)
+                ? (sequence.IsSingleSegment ? sequence.First : sequence.ToArray())
+                : ReadOnlyMemory<byte>.Empty;
+            await target.ApplyAsync(new CommittedEntry(entry.Term, entry.Index, payload, entry.Context), token).ConfigureAwait(false);
+            return false;
+        }
+
+        protected override ValueTask PersistAsync(IAsyncBinaryWriter writer, CancellationToken token) =>
+            throw new NotSupportedException("The ledger consensus takes no engine snapshots.");
+
+        protected override ValueTask RestoreAsync(FileInfo snapshotFile, CancellationToken token) =>
+            throw new InvalidDataException($"Unexpected engine snapshot '{snapshotFile.FullName}': the ledger consensus takes none.");
+    }
+}

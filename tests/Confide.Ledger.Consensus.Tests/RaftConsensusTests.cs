@@ -1,0 +1,144 @@
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+
+namespace Confide.Ledger.Consensus.Tests;
+
+/// <summary>Three Raft nodes on 127.0.0.1 in this process: order, failover, replay.</summary>
+public sealed class RaftConsensusTests : IAsyncDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("confide-raft-tests-").FullName;
+    private readonly IPEndPoint[] _endPoints = [Free(), Free(), Free()];
+    private readonly RaftConsensus?[] _nodes = new RaftConsensus?[3];
+    private readonly RecordingMachine[] _machines = [new(), new(), new()];
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Every_node_applies_the_same_entries_in_the_same_order_and_a_new_leader_carries_on()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            await StartAsync(i);
+        }
+
+        IConsensus leader = await LeaderAsync();
+        var positions = new List<LogPosition>();
+        for (int n = 0; n < 50; n++)
+        {
+            positions.Add(await leader.AppendAsync(Encoding.UTF8.GetBytes($"entry {n}"), context: n, Ct));
+            leader.Flush();
+        }
+
+        Assert.Equal(positions.OrderBy(p => p.Index), positions);
+        await leader.WaitForAppliedAsync(positions[^1].Index, Ct);
+        foreach (int i in Enumerable.Range(0, 3))
+        {
+            await _nodes[i]!.WaitForAppliedAsync(positions[^1].Index, Ct);
+        }
+
+        string[] expected = _machines[0].Payloads();
+        Assert.Contains("entry 49", expected);
+        Assert.All(_machines, m => Assert.Equal(expected, m.Payloads()));
+
+        // The leader's own state machine got the context it appended with; followers decode.
+        int leaderIndex = Array.FindIndex(_nodes, n => n == leader);
+        Assert.Contains(_machines[leaderIndex].Entries, e => e.Context is 49);
+
+        // Stop the leader: the two others elect a new one in a later term, which appends after the old entries.
+        await _nodes[leaderIndex]!.DisposeAsync();
+        _nodes[leaderIndex] = null;
+        IConsensus next = await LeaderAsync();
+        LogPosition after = await next.AppendAsync("after failover"u8.ToArray(), null, Ct);
+        next.Flush();
+        Assert.True(after.Term > positions[^1].Term, $"{after} after {positions[^1]}");
+        Assert.True(after.Index > positions[^1].Index);
+        await next.WaitForAppliedAsync(after.Index, Ct);
+
+        // Restart the old leader from its log: it replays, then catches up with what it missed.
+        _machines[leaderIndex] = new RecordingMachine();
+        await StartAsync(leaderIndex);
+        await _nodes[leaderIndex]!.WaitForAppliedAsync(after.Index, Ct);
+        int other = Array.FindIndex(_nodes, n => n == next);
+        Assert.Equal(_machines[other].Payloads().Take(_machines[leaderIndex].Payloads().Length), _machines[leaderIndex].Payloads());
+        Assert.Contains("after failover", _machines[leaderIndex].Payloads());
+    }
+
+    [Fact]
+    public async Task A_follower_refuses_to_append_and_names_the_leader()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            await StartAsync(i);
+        }
+
+        IConsensus leader = await LeaderAsync();
+        IConsensus follower = _nodes.First(n => n != leader)!;
+        NotLeaderException refused = await Assert.ThrowsAsync<NotLeaderException>(() => follower.AppendAsync("x"u8.ToArray(), null, Ct).AsTask());
+        Assert.Equal(leader.LocalEndPoint, refused.Leader);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (RaftConsensus? node in _nodes)
+        {
+            if (node is not null)
+            {
+                await node.DisposeAsync();
+            }
+        }
+
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private async Task StartAsync(int i)
+    {
+        var options = new RaftConsensusOptions
+        {
+            EndPoint = _endPoints[i],
+            Members = _endPoints,
+            LogDirectory = Path.Combine(_root, $"node{i}"),
+            LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
+            UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
+        };
+        _nodes[i] = await RaftConsensus.CreateAsync(options, _machines[i], cancellationToken: Ct);
+        await _nodes[i]!.StartAsync(Ct);
+    }
+
+    private async Task<IConsensus> LeaderAsync()
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            if (_nodes.FirstOrDefault(n => n is not null && n.IsLeader) is { } leader)
+            {
+                return leader;
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    private static IPEndPoint Free()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return (IPEndPoint)probe.LocalEndpoint;
+    }
+
+    private sealed class RecordingMachine : IReplicatedStateMachine
+    {
+        public ConcurrentQueue<CommittedEntry> Entries { get; } = new();
+
+        public ValueTask ApplyAsync(CommittedEntry entry, CancellationToken cancellationToken)
+        {
+            Entries.Enqueue(entry with { Payload = entry.Payload.ToArray() });
+            return ValueTask.CompletedTask;
+        }
+
+        /// <summary>The application entries (the engine's no-ops are empty).</summary>
+        public string[] Payloads() => [.. Entries.Where(e => !e.Payload.IsEmpty).Select(e => Encoding.UTF8.GetString(e.Payload.Span))];
+    }
+}
