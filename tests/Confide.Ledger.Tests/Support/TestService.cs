@@ -47,6 +47,17 @@ internal sealed class TestService : IDisposable
         return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(_serviceKey), DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(30), serial);
     }
 
+    /// <summary>
+    /// This service's endorsement of <paramref name="previous"/>'s identity key, as a recovered service
+    /// endorses its previous identity (a receipt's <c>service_endorsements</c>).
+    /// </summary>
+    public X509Certificate2 EndorsePreviousIdentity(TestService previous)
+    {
+        X509Certificate2 endorsement = Endorse(previous._serviceKey, "CCF Network (previous identity)");
+        _owned.Add(endorsement);
+        return endorsement;
+    }
+
     public void Dispose()
     {
         foreach (IDisposable owned in _owned)
