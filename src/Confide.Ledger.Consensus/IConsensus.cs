@@ -5,7 +5,8 @@ namespace Confide.Ledger.Consensus;
 /// <summary>
 /// The consensus a ledger node runs on: a replicated, totally ordered log. The node appends
 /// payloads while it is the leader; every node's <see cref="IReplicatedStateMachine"/> receives
-/// the committed entries, in order, with their position (term, index) — CCF's view and seqno.
+/// the committed entries, in order, with their position (term, index). The term is CCF's view;
+/// the seqno is the node's own dense count, since the engine's index also counts its no-ops.
 /// </summary>
 /// <remarks>
 /// Confide's own interface, so that the engine behind it (DotNext Raft today) can change without
@@ -27,6 +28,9 @@ public interface IConsensus : IAsyncDisposable
 
     /// <summary>The highest index known to be committed by a majority.</summary>
     long CommitIndex { get; }
+
+    /// <summary>The highest index in this node's log, committed or not.</summary>
+    long LastIndex { get; }
 
     /// <summary>Raised when the leader changes (the argument is the new leader, or null during an election).</summary>
     event Action<EndPoint?>? LeaderChanged;
@@ -58,7 +62,7 @@ public readonly record struct LogPosition(long Term, long Index)
     public override string ToString() => $"{Term}.{Index}";
 }
 
-/// <summary>An entry the consensus delivers once it is committed. An empty payload is an entry the engine appended itself (a new leader's no-op).</summary>
+/// <summary>An entry the consensus delivers once it is committed. The engine's own entries (a new leader's no-op) are not delivered, so indexes can have gaps.</summary>
 public readonly record struct CommittedEntry(long Term, long Index, ReadOnlyMemory<byte> Payload, object? Context);
 
 /// <summary>What receives the committed entries: called one entry at a time, in log order, never concurrently.</summary>

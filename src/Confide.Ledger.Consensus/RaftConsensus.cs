@@ -42,7 +42,6 @@ public sealed class RaftConsensus : IConsensus
 
     public long CommitIndex => _log.LastCommittedEntryIndex;
 
-    /// <summary>The highest index in this node's log, committed or not.</summary>
     public long LastIndex => _log.LastEntryIndex;
 
     public event Action<EndPoint?>? LeaderChanged;

@@ -1,0 +1,680 @@
+using System.Security.Cryptography.X509Certificates;
+using Confide.Ledger.Consensus;
+using Confide.Ledger.Kv;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Merkle;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+
+namespace Confide.Ledger.Node;
+
+/// <summary>
+/// One node of the ledger service, CCF's node layer: it executes transactions on the KV store
+/// while it leads, serialises each into a ledger entry whose position in the consensus log is its
+/// transaction id (view = term, seqno = index), signs the Merkle root at intervals, and applies
+/// what the consensus commits — its own entries and, as a follower, the leader's.
+/// </summary>
+/// <remarks>
+/// <para>As in CCF, the leader's store and ledger run ahead of the commit point: they hold its
+/// uncommitted entries, and roll back to the last applied entry if it loses the leadership.
+/// Followers apply entries once committed. A transaction is committed once a signature
+/// transaction at or after it is committed: commit advances at signatures.</para>
+/// <para>One async lock orders execution commits, signatures, apply and rollback, so the store's
+/// versions, the ledger's seqnos and the consensus indexes stay one sequence.</para>
+/// </remarks>
+public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
+{
+    private const int MaxWriteAttempts = 5;
+
+    private readonly LedgerNodeOptions _options;
+    private readonly ILogger _logger;
+    private readonly SemaphoreSlim _order = new(1, 1);
+    private readonly Lock _state = new();
+    private readonly Store _store = new();
+    private readonly LedgerWriter _writer;
+    private readonly LedgerAppender _appender;
+    private readonly List<long> _terms = [0];                     // view of the entry at seqno i
+    private readonly List<Sha256Hash> _writeSetDigests = [default]; // for receipts
+    private readonly List<Sha256Hash> _claimsDigests = [default];
+    private readonly SortedDictionary<long, SignatureRecord> _signatures = [];
+    private readonly SortedDictionary<long, List<TaskCompletionSource>> _commitWaiters = [];
+    private readonly CancellationTokenSource _stopping = new();
+    private IConsensus? _consensus;
+    private Task? _signatureLoop;
+    private long _applied;
+    private long _committed;
+    private long _readyTerm = -1;
+    private int _unsignedSince;
+    private long _firstUnsignedAt;
+    private Exception? _failure;
+
+    public LedgerNode(LedgerNodeOptions options, ILogger<LedgerNode>? logger = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+        _logger = logger ?? NullLogger<LedgerNode>.Instance;
+        Directory.CreateDirectory(options.LedgerDirectory);
+
+        // A restarting node rebuilds its state from its own ledger, checking every entry (GCM tags,
+        // contiguous seqnos, every signature over the recomputed root); the consensus log, replayed
+        // next, must then agree with it entry by entry.
+        MerkleTree tree = RestoreFromLedger(new LedgerReader(options.LedgerDirectory, options.LedgerSecret));
+        _writer = LedgerWriter.Open(options.LedgerDirectory, new LedgerWriterOptions { ChunkSize = options.ChunkSize });
+        _appender = new LedgerAppender(_writer, options.LedgerSecret, _writer.LastSeqno == 0 ? null : tree);
+    }
+
+    /// <summary>The consensus this node runs on; set once, before it starts.</summary>
+    public IConsensus Consensus => _consensus ?? throw new InvalidOperationException("The node has no consensus yet.");
+
+    public string NodeId => _options.Signer.NodeId;
+
+    public X509Certificate2 ServiceCertificate => _options.ServiceCertificate;
+
+    /// <summary>The last committed transaction (covered by a committed signature).</summary>
+    public TxId CommittedTxId
+    {
+        get
+        {
+            lock (_state)
+            {
+                return new TxId(_terms[(int)_committed], _committed);
+            }
+        }
+    }
+
+    /// <summary>The seqno of the last committed signature transaction.</summary>
+    public long LastSignedSeqno
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _committed;
+            }
+        }
+    }
+
+    /// <summary>Why the node stopped applying entries, if it did (a corrupted or forged entry).</summary>
+    public Exception? Failure => _failure;
+
+    public void Attach(IConsensus consensus)
+    {
+        ArgumentNullException.ThrowIfNull(consensus);
+        if (Interlocked.CompareExchange(ref _consensus, consensus, null) is not null)
+        {
+            throw new InvalidOperationException("The node already has a consensus.");
+        }
+
+        consensus.LeaderChanged += OnLeaderChanged;
+        _signatureLoop = Task.Run(() => SignatureLoopAsync(_stopping.Token));
+    }
+
+    /// <summary>
+    /// Runs <paramref name="handler"/> in a read-write transaction on the leader and appends its
+    /// writes to the log. Returns once appended (the id's status is then Pending); see
+    /// <see cref="WaitForCommitAsync"/> to answer on commit. Conflicting transactions are re-run.
+    /// </summary>
+    /// <exception cref="NotLeaderException">This node does not lead (forward the request to the leader).</exception>
+    public async Task<WriteResult<T>> ExecuteWriteAsync<T>(Func<Transaction, TransactionOutcome<T>> handler, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        for (int attempt = 1; ; attempt++)
+        {
+            ThrowIfFailed();
+            await EnsureReadyToLeadAsync(cancellationToken).ConfigureAwait(false);
+            Transaction transaction = _store.BeginTransaction();
+            TransactionOutcome<T> outcome = handler(transaction);
+            if (!outcome.ApplyWrites)
+            {
+                return new WriteResult<T>(outcome.Value, null);
+            }
+
+            TxId? written = await CommitAndAppendAsync(transaction, outcome.ClaimsDigest, cancellationToken).ConfigureAwait(false);
+            if (written is { } id)
+            {
+                return new WriteResult<T>(outcome.Value, id.Seqno == 0 ? null : id);
+            }
+
+            if (attempt == MaxWriteAttempts)
+            {
+                throw new NotLeaderException($"The transaction could not be appended after {MaxWriteAttempts} attempts (leadership or conflicts changed under it).", Consensus.Leader);
+            }
+        }
+    }
+
+    /// <summary>Runs <paramref name="handler"/> in a read-only transaction on this node's current state.</summary>
+    public ReadResult<T> ExecuteRead<T>(Func<Transaction, T> handler)
+    {
+        ArgumentNullException.ThrowIfNull(handler);
+        ThrowIfFailed();
+        Transaction transaction = _store.BeginTransaction();
+        T value = handler(transaction);
+        long version = transaction.ReadVersion;
+        lock (_state)
+        {
+            return new ReadResult<T>(value, new TxId(version < _terms.Count ? _terms[(int)version] : 0, version));
+        }
+    }
+
+    /// <summary>Waits until <paramref name="id"/> is Committed or Invalid and returns which.</summary>
+    public async Task<TxStatus> WaitForCommitAsync(TxId id, CancellationToken cancellationToken = default)
+    {
+        Task waiting;
+        lock (_state)
+        {
+            if (_committed >= id.Seqno)
+            {
+                return StatusLocked(id);
+            }
+
+            var waiter = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            if (!_commitWaiters.TryGetValue(id.Seqno, out List<TaskCompletionSource>? list))
+            {
+                _commitWaiters.Add(id.Seqno, list = []);
+            }
+
+            list.Add(waiter);
+            waiting = waiter.Task;
+        }
+
+        await waiting.WaitAsync(cancellationToken).ConfigureAwait(false);
+        return GetStatus(id);
+    }
+
+    public TxStatus GetStatus(TxId id)
+    {
+        lock (_state)
+        {
+            return StatusLocked(id);
+        }
+    }
+
+    /// <summary>
+    /// The receipt of a committed transaction: its leaf components, the Merkle path to the root
+    /// signed by the first committed signature after it, and that signature. Null while no
+    /// committed signature covers it yet (or it is not committed).
+    /// </summary>
+    public NodeReceipt? GetReceipt(TxId id)
+    {
+        lock (_state)
+        {
+            if (StatusLocked(id) != TxStatus.Committed)
+            {
+                return null;
+            }
+
+            // A signature at g signs the root of leaves [0, g): it covers every seqno below g.
+            KeyValuePair<long, SignatureRecord> covering = _signatures.FirstOrDefault(s => s.Key > id.Seqno && s.Key <= _committed);
+            if (covering.Value is null)
+            {
+                return null;
+            }
+
+            int seqno = (int)id.Seqno;
+            MerkleProof proof = _appender.Tree.GetProof(id.Seqno, covering.Key);
+            var components = new LeafComponents(_writeSetDigests[seqno], CommitEvidence.Create(_options.LedgerSecret, id).Value, _claimsDigests[seqno]);
+            return new NodeReceipt(id, components, proof, covering.Value);
+        }
+    }
+
+    /// <summary>The view (term) of the entry at each seqno up to <paramref name="seqno"/>, for the history of views.</summary>
+    public long ViewOf(long seqno)
+    {
+        lock (_state)
+        {
+            return seqno < _terms.Count ? _terms[(int)seqno] : 0;
+        }
+    }
+
+    async ValueTask IReplicatedStateMachine.ApplyAsync(CommittedEntry entry, CancellationToken cancellationToken)
+    {
+        await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            if (_failure is not null)
+            {
+                return;
+            }
+
+            ApplyCommittedLocked(entry);
+        }
+
+        catch (Exception ex) when (ex is LedgerFormatException or LedgerIntegrityException)
+        {
+            // Fail closed: a node that cannot account for an entry stops applying, and says why.
+            _failure = ex;
+            if (_logger.IsEnabled(LogLevel.Critical))
+            {
+                _logger.LogCritical(ex, "The ledger node stopped applying entries at {Index}.", entry.Index);
+            }
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_signatureLoop is not null)
+        {
+            await _signatureLoop.ConfigureAwait(false);
+        }
+
+        lock (_state)
+        {
+            foreach (TaskCompletionSource waiter in _commitWaiters.Values.SelectMany(w => w))
+            {
+                waiter.TrySetCanceled();
+            }
+        }
+
+        _writer.Dispose();
+        _stopping.Dispose();
+    }
+
+    private TxStatus StatusLocked(TxId id)
+    {
+        if (id.Seqno <= 0 || id.View <= 0)
+        {
+            return TxStatus.Unknown;
+        }
+
+        if (id.Seqno < _terms.Count)
+        {
+            long view = _terms[(int)id.Seqno];
+            if (view != id.View)
+            {
+                // A later view holds this seqno, or it is committed in another view: never this one.
+                return id.Seqno <= _committed || view > id.View ? TxStatus.Invalid : TxStatus.Unknown;
+            }
+
+            return id.Seqno <= _committed ? TxStatus.Committed : TxStatus.Pending;
+        }
+
+        return TxStatus.Unknown;
+    }
+
+    private async Task EnsureReadyToLeadAsync(CancellationToken cancellationToken)
+    {
+        IConsensus consensus = Consensus;
+        if (!consensus.IsLeader)
+        {
+            throw new NotLeaderException($"This node is not the leader; the leader is {consensus.Leader?.ToString() ?? "being elected"}.", consensus.Leader);
+        }
+
+        long term = consensus.Term;
+        if (Volatile.Read(ref _readyTerm) == term)
+        {
+            return;
+        }
+
+        // A new leader first applies everything in its log (the engine's no-op of its term commits
+        // all earlier entries), so that its store is its log before it executes anything.
+        long lastIndex = consensus.LastIndex;
+        await consensus.WaitForAppliedAsync(lastIndex, cancellationToken).ConfigureAwait(false);
+        await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            // Entries restored from this node's ledger beyond what its log committed were never
+            // committed: drop them, so that the store is exactly the applied log.
+            RollBackLocked(_applied);
+            if (consensus.IsLeader && consensus.Term == term && consensus.CommitIndex >= lastIndex)
+            {
+                Volatile.Write(ref _readyTerm, term);
+            }
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    /// <summary>Commits the transaction into the store and ledger and appends it; null when it must be re-run.</summary>
+    private async Task<TxId?> CommitAndAppendAsync(Transaction transaction, Sha256Hash claimsDigest, CancellationToken cancellationToken)
+    {
+        await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long term = Consensus.Term;
+            if (Volatile.Read(ref _readyTerm) != term || !Consensus.IsLeader)
+            {
+                return null;
+            }
+
+            LedgerEntry? entry = null;
+            CommitResult result = transaction.TryCommit((version, writeSet) => entry = _appender.Append(new TxId(term, version), writeSet, claimsDigest));
+            if (result.Status == CommitStatus.Conflict)
+            {
+                return null;
+            }
+
+            if (entry is null)
+            {
+                return new TxId(0, 0); // read-only after all
+            }
+
+            return await AppendLocalEntryAsync(entry, term, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    /// <summary>With the order lock held: records a locally made entry and appends it to the consensus log.</summary>
+    private async Task<TxId?> AppendLocalEntryAsync(LedgerEntry entry, long term, CancellationToken cancellationToken)
+    {
+        Record(entry);
+        LogPosition position;
+        try
+        {
+            position = await Consensus.AppendAsync(entry.Bytes, entry, cancellationToken).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            RollBackLocked(_applied);
+            throw;
+        }
+
+        if (position.Term != term)
+        {
+            // Cannot happen while this node leads the term it read; a defensive stop rather than a fork.
+            RollBackLocked(_applied);
+            Volatile.Write(ref _readyTerm, -1);
+            throw new NotLeaderException($"The term changed from {term} to {position.Term} while appending.", Consensus.Leader);
+        }
+
+        Interlocked.Increment(ref _unsignedSince);
+        Interlocked.CompareExchange(ref _firstUnsignedAt, Environment.TickCount64, 0);
+        Consensus.Flush();
+        return entry.TxId;
+    }
+
+    private void ApplyCommittedLocked(CommittedEntry committed)
+    {
+        if (committed.Payload.IsEmpty)
+        {
+            return;
+        }
+
+        // The leader's own entries come with the entry as context; the others are decoded (and
+        // their GCM tag checked) here. The view is the term the entry was appended in.
+        LedgerEntry entry = committed.Context as LedgerEntry ?? LedgerEntry.Parse(committed.Payload, _options.LedgerSecret);
+        if (entry.TxId.View != committed.Term)
+        {
+            throw new LedgerIntegrityException($"Entry {entry.TxId} was committed in term {committed.Term}: only the leader of view {entry.TxId.View} may write it.");
+        }
+
+        long seqno = entry.TxId.Seqno;
+        if (seqno <= _store.Version)
+        {
+            bool ours;
+            lock (_state)
+            {
+                ours = _terms[(int)seqno] == entry.TxId.View;
+            }
+
+            if (ours)
+            {
+                // Executed here as leader, or restored from this node's ledger: then it must be byte
+                // for byte what the consensus log holds.
+                if (committed.Context is null && Sha256Hash.Compute(committed.Payload.Span) != WriteSetDigest(seqno))
+                {
+                    throw new LedgerIntegrityException($"The ledger on disk holds another entry at seqno {seqno} than the consensus log: the ledger files were altered.");
+                }
+
+                MarkApplied(seqno);
+                return;
+            }
+
+            // The log committed another leader's entry where this node had one of its own.
+            RollBackLocked(seqno - 1);
+        }
+
+        if (seqno != _store.Version + 1)
+        {
+            throw new LedgerIntegrityException($"Entry {entry.TxId} arrived with the store at version {_store.Version}: entries were skipped.");
+        }
+
+        if (entry.IsSignature)
+        {
+            VerifySignature(entry, entry.TxId, _appender.Tree);
+        }
+
+        _store.Apply(entry.WriteSet, seqno);
+        LedgerEntry appended = _appender.Append(entry.TxId, entry.WriteSet, entry.ClaimsDigest, entry.Flags);
+        if (!appended.Bytes.Span.SequenceEqual(committed.Payload.Span))
+        {
+            throw new LedgerIntegrityException($"Entry {entry.TxId} does not re-serialise to the bytes the leader replicated.");
+        }
+
+        Record(appended);
+        MarkApplied(seqno);
+    }
+
+    private void VerifySignature(LedgerEntry entry, TxId id, MerkleTree tree)
+    {
+        MapChanges signatures = entry.WriteSet.Find(InternalMaps.Signatures)!;
+        SignatureRecord record = SignatureRecord.Parse(signatures.Writes[0].Value.Span);
+        Sha256Hash expected = tree.GetRoot(id.Seqno);
+        if (record.Root != expected || record.TxId != id)
+        {
+            throw new LedgerIntegrityException($"The signature at {id} signs root {record.Root} for {record.TxId}; this node's tree gives {expected}.");
+        }
+
+        if (!record.VerifySignature() || !IssuedByService(record.CertificatePem))
+        {
+            throw new LedgerIntegrityException($"The signature at {id} does not verify with a certificate the service identity issued.");
+        }
+    }
+
+    private bool IssuedByService(string certificatePem)
+    {
+        using X509Certificate2 certificate = X509Certificate2.CreateFromPem(certificatePem);
+        return ServiceIdentity.IsIssuedBy(certificate, _options.ServiceCertificate);
+    }
+
+    private Sha256Hash WriteSetDigest(long seqno)
+    {
+        lock (_state)
+        {
+            return _writeSetDigests[(int)seqno];
+        }
+    }
+
+    private MerkleTree RestoreFromLedger(LedgerReader reader)
+    {
+        MerkleTree tree = LedgerAppender.RebuildTree(reader);
+        foreach (StoredEntry stored in reader.ReadEntries())
+        {
+            LedgerEntry entry = stored.Entry;
+            if (entry.IsSignature)
+            {
+                VerifySignature(entry, entry.TxId, tree);
+            }
+
+            _store.Apply(entry.WriteSet, entry.TxId.Seqno);
+            Record(entry);
+        }
+
+        return tree;
+    }
+
+    private void Record(LedgerEntry entry)
+    {
+        lock (_state)
+        {
+            int seqno = (int)entry.TxId.Seqno;
+            if (seqno != _terms.Count)
+            {
+                throw new LedgerIntegrityException($"Entry {entry.TxId} is not the next seqno ({_terms.Count}).");
+            }
+
+            _terms.Add(entry.TxId.View);
+            _writeSetDigests.Add(entry.WriteSetDigest);
+            _claimsDigests.Add(entry.ClaimsDigest);
+            if (entry.IsSignature)
+            {
+                _signatures[entry.TxId.Seqno] = SignatureRecord.Parse(entry.WriteSet.Find(InternalMaps.Signatures)!.Writes[0].Value.Span);
+            }
+        }
+    }
+
+    private void MarkApplied(long index)
+    {
+        _applied = index;
+        List<TaskCompletionSource> released = [];
+        lock (_state)
+        {
+            if (!_signatures.ContainsKey(index))
+            {
+                return;
+            }
+
+            _committed = index;
+            while (_commitWaiters.Count > 0 && _commitWaiters.First().Key <= index)
+            {
+                KeyValuePair<long, List<TaskCompletionSource>> first = _commitWaiters.First();
+                released.AddRange(first.Value);
+                _commitWaiters.Remove(first.Key);
+            }
+        }
+
+        _writer.Commit(index);
+        foreach (TaskCompletionSource waiter in released)
+        {
+            waiter.TrySetResult();
+        }
+    }
+
+    private void RollBackLocked(long seqno)
+    {
+        if (seqno >= _store.Version)
+        {
+            return;
+        }
+
+        _store.Rollback(seqno);
+        _appender.Truncate(seqno);
+        lock (_state)
+        {
+            int keep = (int)seqno + 1;
+            _terms.RemoveRange(keep, _terms.Count - keep);
+            _writeSetDigests.RemoveRange(keep, _writeSetDigests.Count - keep);
+            _claimsDigests.RemoveRange(keep, _claimsDigests.Count - keep);
+            foreach (long signature in _signatures.Keys.Where(s => s > seqno).ToList())
+            {
+                _signatures.Remove(signature);
+            }
+        }
+    }
+
+    private void OnLeaderChanged(System.Net.EndPoint? leader) => _ = StepDownIfDeposedAsync();
+
+    private async Task StepDownIfDeposedAsync()
+    {
+        await _order.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (!Consensus.IsLeader)
+            {
+                Volatile.Write(ref _readyTerm, -1);
+                RollBackLocked(_applied);
+            }
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    private async Task SignatureLoopAsync(CancellationToken cancellationToken)
+    {
+        var tick = TimeSpan.FromMilliseconds(Math.Clamp(_options.SignatureDelay.TotalMilliseconds / 4, 1, 50));
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            try
+            {
+                await Task.Delay(tick, cancellationToken).ConfigureAwait(false);
+                if (IsSignatureDue())
+                {
+                    await EmitSignatureAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (NotLeaderException)
+            {
+            }
+            catch (Exception ex)
+            {
+                _logger.LogError(ex, "Emitting a signature transaction failed.");
+            }
+        }
+    }
+
+    private bool IsSignatureDue()
+    {
+        long first = Interlocked.Read(ref _firstUnsignedAt);
+        return _consensus is { IsLeader: true } && first != 0
+            && (Volatile.Read(ref _unsignedSince) >= _options.SignatureTxInterval || Environment.TickCount64 - first >= _options.SignatureDelay.TotalMilliseconds);
+    }
+
+    /// <summary>Appends a signature transaction over the root of everything before it.</summary>
+    internal async Task EmitSignatureAsync(CancellationToken cancellationToken)
+    {
+        await EnsureReadyToLeadAsync(cancellationToken).ConfigureAwait(false);
+        await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            long term = Consensus.Term;
+            if (Volatile.Read(ref _readyTerm) != term)
+            {
+                return;
+            }
+
+            Interlocked.Exchange(ref _unsignedSince, 0);
+            Interlocked.Exchange(ref _firstUnsignedAt, 0);
+            LedgerEntry? entry = null;
+            _store.ApplyNext(
+                seqno => SignatureRecord.Create(_options.Signer, new TxId(term, seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(),
+                (seqno, writeSet) => entry = _appender.Append(new TxId(term, seqno), writeSet));
+            await AppendLocalEntryAsync(entry!, term, cancellationToken).ConfigureAwait(false);
+
+            // The signature itself is not a transaction that needs signing.
+            Interlocked.Decrement(ref _unsignedSince);
+            Interlocked.Exchange(ref _firstUnsignedAt, 0);
+        }
+        finally
+        {
+            _order.Release();
+        }
+    }
+
+    private void ThrowIfFailed()
+    {
+        if (_failure is not null)
+        {
+            throw new LedgerIntegrityException($"This node stopped: {_failure.Message}", _failure);
+        }
+    }
+}
+
+/// <summary>What a read-write handler decides: its value, whether its writes are applied (CCF applies them on a 2xx answer), and an optional claims digest.</summary>
+public readonly record struct TransactionOutcome<T>(T Value, bool ApplyWrites = true, Sha256Hash ClaimsDigest = default);
+
+/// <summary>The value of a write and its transaction id (null when nothing was written).</summary>
+public readonly record struct WriteResult<T>(T Value, TxId? TxId);
+
+/// <summary>The value of a read and the id of the last write it could see.</summary>
+public readonly record struct ReadResult<T>(T Value, TxId TxId);
+
+/// <summary>What a receipt is made of, as the node holds it.</summary>
+public sealed record NodeReceipt(TxId TxId, LeafComponents LeafComponents, MerkleProof Proof, SignatureRecord Signature);
+
+/// <summary>An entry that does not fit the ledger this node holds: a forged, altered or skipped one. The node stops applying.</summary>
+public sealed class LedgerIntegrityException(string message, Exception? inner = null) : Exception(message, inner);

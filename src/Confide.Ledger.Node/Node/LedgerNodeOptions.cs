@@ -1,0 +1,29 @@
+using System.Security.Cryptography.X509Certificates;
+using Confide.Ledger.Ledger;
+
+namespace Confide.Ledger.Node;
+
+/// <summary>What a ledger node needs besides its consensus: its keys, the service's, and where its ledger lives.</summary>
+public sealed class LedgerNodeOptions
+{
+    /// <summary>The ledger directory (chunk files).</summary>
+    public required string LedgerDirectory { get; init; }
+
+    /// <summary>The secret private maps are encrypted with in the ledger, shared by the service's trusted nodes.</summary>
+    public required LedgerSecret LedgerSecret { get; init; }
+
+    /// <summary>This node's signing key and certificate (endorsed by the service identity).</summary>
+    public required LedgerSigner Signer { get; init; }
+
+    /// <summary>The service identity: every signature's certificate must be issued by it.</summary>
+    public required X509Certificate2 ServiceCertificate { get; init; }
+
+    /// <summary>A signature transaction after this many transactions (CCF's ledger_signatures.tx_count)...</summary>
+    public int SignatureTxInterval { get; init; } = 5000;
+
+    /// <summary>...or this long after the first unsigned one (CCF's ledger_signatures.delay), whichever comes first.</summary>
+    public TimeSpan SignatureDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Chunk size of the ledger files.</summary>
+    public long ChunkSize { get; init; } = 5 * 1024 * 1024;
+}

@@ -1,0 +1,97 @@
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Confide.Ledger.Node;
+
+/// <summary>
+/// The service identity, CCF's root of trust: a P-384 key whose self-signed certificate clients
+/// pin, and which endorses every trusted node's certificate (TLS, ledger signatures, receipts).
+/// </summary>
+public sealed class ServiceIdentity : IDisposable
+{
+    private ServiceIdentity(ECDsa key, X509Certificate2 certificate)
+    {
+        Key = key;
+        Certificate = certificate;
+    }
+
+    public ECDsa Key { get; }
+
+    public X509Certificate2 Certificate { get; }
+
+    public static ServiceIdentity Create(string name = "CCF Service")
+    {
+        ECDsa key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA384);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, critical: false));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        X509Certificate2 certificate = request.CreateSelfSigned(now.AddMinutes(-5), now.AddYears(1));
+        return new ServiceIdentity(key, certificate);
+    }
+
+    /// <summary>The identity from its PEM certificate and PKCS#8 key.</summary>
+    public static ServiceIdentity FromPem(string certificatePem, string keyPem)
+    {
+        var key = ECDsa.Create();
+        key.ImportFromPem(keyPem);
+        return new ServiceIdentity(key, X509Certificate2.CreateFromPem(certificatePem));
+    }
+
+    /// <summary>
+    /// Endorses a node's public key: a certificate for it issued by the service identity, with the
+    /// node's id (hex SHA-256 of its public key) as common name and its addresses as names.
+    /// </summary>
+    public X509Certificate2 EndorseNode(ECDsa nodeKey, IEnumerable<string> hostNames, TimeSpan validity)
+    {
+        ArgumentNullException.ThrowIfNull(nodeKey);
+        string nodeId = Convert.ToHexStringLower(SHA256.HashData(nodeKey.ExportSubjectPublicKeyInfo()));
+        var request = new CertificateRequest($"CN={nodeId}", nodeKey, HashAlgorithmName.SHA384);
+        var names = new SubjectAlternativeNameBuilder();
+        foreach (string host in hostNames)
+        {
+            if (System.Net.IPAddress.TryParse(host, out System.Net.IPAddress? address))
+            {
+                names.AddIpAddress(address);
+            }
+            else
+            {
+                names.AddDnsName(host);
+            }
+        }
+
+        request.CertificateExtensions.Add(names.Build());
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(false, false, 0, true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1"), new Oid("1.3.6.1.5.5.7.3.2")], critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        DateTimeOffset now = DateTimeOffset.UtcNow;
+        DateTimeOffset notAfter = now.Add(validity) < Certificate.NotAfter ? now.Add(validity) : Certificate.NotAfter;
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        using X509Certificate2 issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(Key), now.AddMinutes(-5), notAfter, serial);
+        return issued.CopyWithPrivateKey(nodeKey);
+    }
+
+    /// <summary>True when <paramref name="certificate"/> is valid now and chains to <paramref name="service"/> (its signature checked).</summary>
+    public static bool IsIssuedBy(X509Certificate2 certificate, X509Certificate2 service)
+    {
+        ArgumentNullException.ThrowIfNull(certificate);
+        ArgumentNullException.ThrowIfNull(service);
+        using var chain = new X509Chain();
+        chain.ChainPolicy.TrustMode = X509ChainTrustMode.CustomRootTrust;
+        chain.ChainPolicy.CustomTrustStore.Add(service);
+        chain.ChainPolicy.RevocationMode = X509RevocationMode.NoCheck;
+        chain.ChainPolicy.VerificationFlags = X509VerificationFlags.NoFlag;
+        return chain.Build(certificate)
+            && chain.ChainElements.Count == 2
+            && chain.ChainElements[1].Certificate.RawData.AsSpan().SequenceEqual(service.RawData);
+    }
+
+    public void Dispose()
+    {
+        Key.Dispose();
+        Certificate.Dispose();
+    }
+}

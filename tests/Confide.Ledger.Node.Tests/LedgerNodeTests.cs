@@ -1,0 +1,113 @@
+using System.Text;
+using Confide.Ledger.Kv;
+using Confide.Ledger.Ledger;
+
+namespace Confide.Ledger.Node.Tests;
+
+public sealed class LedgerNodeTests
+{
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task Writes_on_the_leader_commit_at_signatures_and_every_node_holds_the_same_ledger()
+    {
+        await using var cluster = new TestCluster(3);
+        for (int i = 0; i < 3; i++)
+        {
+            await cluster.StartAsync(i, Ct);
+        }
+
+        LedgerNode leader = await cluster.LeaderAsync(Ct);
+        var ids = new List<TxId>();
+        for (int n = 0; n < 40; n++)
+        {
+            WriteResult<bool> written = await leader.ExecuteWriteAsync(tx =>
+            {
+                tx.GetMap("records").PutString($"{n}", $"private message {n}");
+                tx.GetMap("public:records").PutString($"{n}", $"public message {n}");
+                return new TransactionOutcome<bool>(true);
+            }, Ct);
+            ids.Add(written.TxId!.Value);
+        }
+
+        Assert.Equal(ids.OrderBy(id => id.Seqno), ids);
+        Assert.Contains(leader.GetStatus(ids[^1]), new[] { TxStatus.Pending, TxStatus.Committed });
+        Assert.Equal(TxStatus.Committed, await leader.WaitForCommitAsync(ids[^1], Ct));
+
+        // Every node applies the same transactions; a read names the last write it could see.
+        foreach (LedgerNode node in cluster.Nodes.Select(n => n!))
+        {
+            await node.WaitForCommitAsync(ids[^1], Ct);
+            ReadResult<string?> read = node.ExecuteRead(tx => tx.GetMap("records").GetString("39"));
+            Assert.Equal("private message 39", read.Value);
+            Assert.True(read.TxId.Seqno >= ids[^1].Seqno);
+            Assert.Equal(TxStatus.Committed, node.GetStatus(ids[0]));
+        }
+
+        // A seqno held by another view is Invalid; an id beyond the log is Unknown.
+        Assert.Equal(TxStatus.Invalid, leader.GetStatus(new TxId(ids[0].View + 5, ids[0].Seqno)));
+        Assert.Equal(TxStatus.Unknown, leader.GetStatus(new TxId(ids[0].View, 1_000_000)));
+
+        // Committed chunk files are byte-identical on every node, and private values are not in them.
+        await Task.Delay(200, Ct);
+        byte[][] ledgers = [.. Enumerable.Range(0, 3).Select(i => ReadLedger(cluster.LedgerDirectory(i), upTo: leader.LastSignedSeqno))];
+        Assert.All(ledgers, l => Assert.Equal(ledgers[0], l));
+        string text = Encoding.Latin1.GetString(ledgers[0]);
+        Assert.Contains("public message 7", text, StringComparison.Ordinal);
+        Assert.DoesNotContain("private message", text, StringComparison.Ordinal);
+
+        // A receipt proves the transaction under a signed root.
+        NodeReceipt receipt = leader.GetReceipt(ids[5])!;
+        Assert.Equal(receipt.Signature.Root, receipt.Proof.ComputeRoot(receipt.LeafComponents.ComputeLeaf()));
+        Assert.True(receipt.Signature.VerifySignature());
+    }
+
+    [Fact]
+    public async Task After_the_leader_stops_a_new_one_carries_on_without_losing_committed_writes()
+    {
+        await using var cluster = new TestCluster(3);
+        for (int i = 0; i < 3; i++)
+        {
+            await cluster.StartAsync(i, Ct);
+        }
+
+        LedgerNode leader = await cluster.LeaderAsync(Ct);
+        TxId last = default;
+        for (int n = 0; n < 20; n++)
+        {
+            last = (await leader.ExecuteWriteAsync(tx => Put(tx, n), Ct)).TxId!.Value;
+        }
+
+        await leader.WaitForCommitAsync(last, Ct);
+        int old = Array.IndexOf(cluster.Nodes, leader);
+        await cluster.StopAsync(old);
+
+        LedgerNode next = await cluster.LeaderAsync(Ct);
+        TxId after = (await next.ExecuteWriteAsync(tx => Put(tx, 100), Ct)).TxId!.Value;
+        Assert.True(after.View > last.View);
+        Assert.Equal(TxStatus.Committed, await next.WaitForCommitAsync(after, Ct));
+        Assert.Equal("v19", next.ExecuteRead(tx => tx.GetMap("records").GetString("19")).Value);
+
+        // The stopped node restarts from its own ledger and catches up.
+        await cluster.StartAsync(old, Ct);
+        Assert.Equal(TxStatus.Committed, await cluster.Nodes[old]!.WaitForCommitAsync(after, Ct));
+        Assert.Equal("v100", cluster.Nodes[old]!.ExecuteRead(tx => tx.GetMap("records").GetString("100")).Value);
+    }
+
+    private static TransactionOutcome<bool> Put(Transaction tx, int n)
+    {
+        tx.GetMap("records").PutString($"{n}", $"v{n}");
+        return new TransactionOutcome<bool>(true);
+    }
+
+    private static byte[] ReadLedger(string directory, long upTo)
+    {
+        using var buffer = new MemoryStream();
+        foreach (StoredEntry stored in new LedgerReader(directory).ReadEntries().TakeWhile(e => e.Entry.TxId.Seqno <= upTo))
+        {
+            buffer.Write(stored.Entry.Bytes.Span);
+        }
+
+        return buffer.ToArray();
+    }
+}

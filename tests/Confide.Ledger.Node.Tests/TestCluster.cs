@@ -1,0 +1,128 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Confide.Ledger.Consensus;
+using Confide.Ledger.Ledger;
+
+namespace Confide.Ledger.Node.Tests;
+
+/// <summary>A service of <c>n</c> ledger nodes on 127.0.0.1 in this process, sharing one service identity and ledger secret.</summary>
+internal sealed class TestCluster : IAsyncDisposable
+{
+    private readonly IPEndPoint[] _endPoints;
+    private readonly byte[] _secret = RandomNumberGenerator.GetBytes(LedgerSecret.Size);
+    private readonly List<IDisposable> _owned = [];
+
+    public TestCluster(int count, TimeSpan? signatureDelay = null, int signatureTxInterval = 5000)
+    {
+        Root = Directory.CreateTempSubdirectory("confide-ledger-node-tests-").FullName;
+        _endPoints = [.. Enumerable.Range(0, count).Select(_ => Free())];
+        Nodes = new LedgerNode?[count];
+        Consensus = new RaftConsensus?[count];
+        SignatureDelay = signatureDelay ?? TimeSpan.FromMilliseconds(20);
+        SignatureTxInterval = signatureTxInterval;
+    }
+
+    public string Root { get; }
+
+    public ServiceIdentity Service { get; } = ServiceIdentity.Create();
+
+    public LedgerNode?[] Nodes { get; }
+
+    public RaftConsensus?[] Consensus { get; }
+
+    public TimeSpan SignatureDelay { get; }
+
+    public int SignatureTxInterval { get; }
+
+    public string LedgerDirectory(int i) => Path.Combine(Root, $"node{i}", "ledger");
+
+    public async Task StartAsync(int i, CancellationToken cancellationToken)
+    {
+        var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        X509Certificate2 certificate = Service.EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
+        var secret = LedgerSecret.FromBytes(_secret);
+        _owned.Add(key);
+        _owned.Add(certificate);
+        _owned.Add(secret);
+        var node = new LedgerNode(new LedgerNodeOptions
+        {
+            LedgerDirectory = LedgerDirectory(i),
+            LedgerSecret = secret,
+            Signer = new EcdsaLedgerSigner(key, certificate),
+            ServiceCertificate = Service.Certificate,
+            SignatureDelay = SignatureDelay,
+            SignatureTxInterval = SignatureTxInterval,
+        });
+        RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
+        {
+            EndPoint = _endPoints[i],
+            Members = _endPoints,
+            LogDirectory = Path.Combine(Root, $"node{i}", "raft"),
+            LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
+            UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
+        }, node, cancellationToken: cancellationToken);
+        node.Attach(consensus);
+        await consensus.StartAsync(cancellationToken);
+        Nodes[i] = node;
+        Consensus[i] = consensus;
+    }
+
+    public async Task StopAsync(int i)
+    {
+        if (Consensus[i] is { } consensus)
+        {
+            await consensus.DisposeAsync();
+        }
+
+        if (Nodes[i] is { } node)
+        {
+            await node.DisposeAsync();
+        }
+
+        Consensus[i] = null;
+        Nodes[i] = null;
+    }
+
+    public async Task<LedgerNode> LeaderAsync(CancellationToken cancellationToken)
+    {
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        while (true)
+        {
+            for (int i = 0; i < Nodes.Length; i++)
+            {
+                if (Consensus[i] is { IsLeader: true })
+                {
+                    return Nodes[i]!;
+                }
+            }
+
+            await Task.Delay(50, timeout.Token);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        for (int i = 0; i < Nodes.Length; i++)
+        {
+            await StopAsync(i);
+        }
+
+        foreach (IDisposable owned in _owned)
+        {
+            owned.Dispose();
+        }
+
+        Service.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+
+    private static IPEndPoint Free()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return (IPEndPoint)probe.LocalEndpoint;
+    }
+}
