@@ -72,9 +72,12 @@ public sealed class LedgerFormatException : Exception
     /// <summary>The seqno of the entry concerned, when known.</summary>
     public long? Seqno { get; }
 
-    /// <summary>The same problem located in <paramref name="file"/> at entry offset <paramref name="entryOffset"/>.</summary>
-    internal LedgerFormatException At(string file, long entryOffset, long? seqno) =>
-        new(Error, Detail, entryOffset + (Offset ?? 0), Seqno ?? seqno, file, this);
+    /// <summary>
+    /// The same problem located in <paramref name="file"/> at entry offset <paramref name="entryOffset"/>;
+    /// the seqno is the one the entry's position gives (the entry's own claim may be the damaged part).
+    /// </summary>
+    internal LedgerFormatException At(string file, long entryOffset, long seqno) =>
+        new(Error, Detail, entryOffset + (Offset ?? 0), seqno, file, this);
 
     private static string Describe(LedgerFormatError error, string detail, long? offset, long? seqno, string? file)
     {

@@ -80,6 +80,16 @@ public sealed class LedgerReader
             }
 
             byte[] bytes = ReadEntryBytes(file, path, offset, limit, seqno);
+            if (name.IsComplete)
+            {
+                // A size field that disagrees with the table is this entry's fault, not the next one's.
+                long tableEnd = index + 1 < expectedCount ? ChunkFiles.ReadPosition(file, limit, index + 1) : limit;
+                if (offset + bytes.Length != tableEnd)
+                {
+                    throw new LedgerFormatException(LedgerFormatError.SizeMismatch, $"the entry header gives it {bytes.Length} bytes; the offset table gives it {tableEnd - offset}", offset, seqno, path);
+                }
+            }
+
             if (!LedgerEntry.TryParse(bytes, _secret, out LedgerEntry? entry, out LedgerFormatException? error))
             {
                 throw error.At(path, offset, seqno);

@@ -233,10 +233,19 @@ public sealed class LedgerFilesTests
         string complete = Path.Combine(ledger.Directory.Path, "ledger_1-5");
         byte[] bytes = File.ReadAllBytes(complete);
         int tableOffset = (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes);
-        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(tableOffset + 4), 9);
+        byte[] original = (byte[])bytes.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(tableOffset), 9);
         File.WriteAllBytes(complete, bytes);
 
         Assert.Equal(LedgerFormatError.InvalidOffsetTable, ReadAllExpectingError(ledger.Directory.Path).Error);
+
+        // A later position that disagrees with the previous entry's size could be either one's fault;
+        // it is reported at that entry, whose extent it is.
+        bytes = (byte[])original.Clone();
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(tableOffset + 4), 9);
+        File.WriteAllBytes(complete, bytes);
+        LedgerFormatException sizeError = ReadAllExpectingError(ledger.Directory.Path);
+        Assert.Equal((LedgerFormatError.SizeMismatch, 1L), (sizeError.Error, sizeError.Seqno!.Value));
 
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, ulong.MaxValue);
         File.WriteAllBytes(complete, bytes);
