@@ -1,6 +1,7 @@
 using System.Text;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
+using Confide.Ledger.Receipts;
 
 namespace Confide.Ledger.Node.Tests;
 
@@ -57,9 +58,9 @@ public sealed class LedgerNodeTests
         Assert.DoesNotContain("private message", text, StringComparison.Ordinal);
 
         // A receipt proves the transaction under a signed root.
-        NodeReceipt receipt = leader.GetReceipt(ids[5])!;
-        Assert.Equal(receipt.Signature.Root, receipt.Proof.ComputeRoot(receipt.LeafComponents.ComputeLeaf()));
-        Assert.True(receipt.Signature.VerifySignature());
+        Receipt receipt = leader.GetReceipt(ids[5])!;
+        Receipts.ReceiptVerifier.Verify(Receipt.Parse(receipt.ToJson()), cluster.Service.Certificate);
+        Assert.Equal(ids[5], receipt.TxId);
     }
 
     [Fact]

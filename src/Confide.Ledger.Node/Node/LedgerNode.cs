@@ -3,6 +3,7 @@ using Confide.Ledger.Consensus;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
 using Confide.Ledger.Merkle;
+using Confide.Ledger.Receipts;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -194,7 +195,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     /// signed by the first committed signature after it, and that signature. Null while no
     /// committed signature covers it yet (or it is not committed).
     /// </summary>
-    public NodeReceipt? GetReceipt(TxId id)
+    public Receipt? GetReceipt(TxId id)
     {
         lock (_state)
         {
@@ -210,10 +211,14 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
                 return null;
             }
 
+            if (_signatures.TryGetValue(id.Seqno, out SignatureRecord? own))
+            {
+                return ReceiptBuilder.BuildForSignature(own);
+            }
+
             int seqno = (int)id.Seqno;
-            MerkleProof proof = _appender.Tree.GetProof(id.Seqno, covering.Key);
             var components = new LeafComponents(_writeSetDigests[seqno], CommitEvidence.Create(_options.LedgerSecret, id).Value, _claimsDigests[seqno]);
-            return new NodeReceipt(id, components, proof, covering.Value);
+            return ReceiptBuilder.Build(_appender.Tree, id.Seqno, components, covering.Value);
         }
     }
 
@@ -672,9 +677,6 @@ public readonly record struct WriteResult<T>(T Value, TxId? TxId);
 
 /// <summary>The value of a read and the id of the last write it could see.</summary>
 public readonly record struct ReadResult<T>(T Value, TxId TxId);
-
-/// <summary>What a receipt is made of, as the node holds it.</summary>
-public sealed record NodeReceipt(TxId TxId, LeafComponents LeafComponents, MerkleProof Proof, SignatureRecord Signature);
 
 /// <summary>An entry that does not fit the ledger this node holds: a forged, altered or skipped one. The node stops applying.</summary>
 public sealed class LedgerIntegrityException(string message, Exception? inner = null) : Exception(message, inner);
