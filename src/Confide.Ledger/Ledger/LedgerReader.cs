@@ -16,7 +16,8 @@ public sealed record StoredEntry(string File, long Offset, LedgerEntry Entry);
 /// Anything malformed stops the enumeration with a <see cref="LedgerFormatException"/> naming the
 /// file, the offset and the seqno. Lengths are checked against the file before anything is read or
 /// allocated, and every loop advances by at least one header, so damaged files neither crash nor hang
-/// the reader.
+/// the reader. The open chunk of a live ledger may end in an entry still being written: read a live
+/// ledger after <see cref="LedgerWriter.Flush"/>, or read committed chunks only.
 /// </remarks>
 public sealed class LedgerReader
 {

@@ -26,6 +26,45 @@ public sealed class LedgerFilesTests
     }
 
     [Fact]
+    public void PrivateValues_NeverAppearInTheChunkFiles()
+    {
+        using TestLedger ledger = TestLedger.Create().Write(12, signatureInterval: 5);
+
+        foreach (string file in Directory.GetFiles(ledger.Directory.Path))
+        {
+            byte[] bytes = File.ReadAllBytes(file);
+            foreach (LedgerEntry entry in ledger.Entries)
+            {
+                Assert.Equal(-1, bytes.AsSpan().IndexOf(TestLedger.PrivateMarker(entry.TxId.Seqno)));
+            }
+
+            Assert.NotEqual(-1, bytes.AsSpan().IndexOf("public message"u8));
+        }
+    }
+
+    [Fact]
+    public void ReplayingTheLedger_RebuildsTheStoreAndTheTree()
+    {
+        using TestLedger ledger = TestLedger.Create().Write(12, signatureInterval: 5);
+        var replica = new Store();
+
+        foreach (StoredEntry stored in new LedgerReader(ledger.Directory.Path, ledger.Secret).ReadEntries())
+        {
+            replica.Apply(stored.Entry.WriteSet, stored.Entry.TxId.Seqno);
+        }
+
+        Assert.Equal(ledger.Store.Version, replica.Version);
+        Transaction expected = ledger.Store.BeginTransaction();
+        Transaction actual = replica.BeginTransaction();
+        foreach (string map in new[] { "records", "public:records", InternalMaps.Signatures, InternalMaps.Tree })
+        {
+            Assert.Equal(Dump(expected.GetMap(map)), Dump(actual.GetMap(map)));
+        }
+
+        Assert.Equal(ledger.Appender.Tree.Root, LedgerAppender.RebuildTree(new LedgerReader(ledger.Directory.Path)).Root);
+    }
+
+    [Fact]
     public void Chunks_CloseAfterASignature_OnceLargeEnough_AndEndOnSignatures()
     {
         // Chunk size 1 byte: every signature closes its chunk.
@@ -329,6 +368,17 @@ public sealed class LedgerFilesTests
 
         Assert.Same(fuzz, await Task.WhenAny(fuzz, Task.Delay(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken)));
         await fuzz;
+    }
+
+    private static List<string> Dump(MapHandle map)
+    {
+        var entries = new List<string>();
+        map.ForEach((key, value) =>
+        {
+            entries.Add($"{Convert.ToHexString(key.Span)}={Convert.ToHexString(value.Span)}");
+            return true;
+        });
+        return entries;
     }
 
     private static LedgerFormatException ReadAllExpectingError(string directory) =>

@@ -124,9 +124,10 @@ public sealed class ReceiptTests : IClassFixture<ReceiptTests.LedgerFixture>
     {
         JsonObject json = ReceiptJson(4);
         JsonNode components = json["leaf_components"]!;
+        string value = components[field]!.GetValue<string>();
         components[field] = field == "commit_evidence"
-            ? components[field]!.GetValue<string>()[..^1] + "0"
-            : new string('1', 64);
+            ? value[..^1] + (value[^1] == '0' ? "1" : "0")
+            : new string(value[0] == '1' ? '2' : '1', 64);
 
         Assert.Equal(ReceiptVerificationError.InvalidSignature, VerifyError(json));
     }
@@ -137,7 +138,7 @@ public sealed class ReceiptTests : IClassFixture<ReceiptTests.LedgerFixture>
         JsonObject hashChanged = ReceiptJson(4);
         JsonObject step = hashChanged["proof"]![0]!.AsObject();
         string side = step.Single().Key;
-        step[side] = new string('2', 64);
+        step[side] = new string(step[side]!.GetValue<string>()[0] == '2' ? '3' : '2', 64);
         Assert.Equal(ReceiptVerificationError.InvalidSignature, VerifyError(hashChanged));
 
         JsonObject sideChanged = ReceiptJson(4);
