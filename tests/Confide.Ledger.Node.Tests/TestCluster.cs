@@ -14,10 +14,13 @@ internal sealed class TestCluster : IAsyncDisposable
     private readonly byte[] _secret = RandomNumberGenerator.GetBytes(LedgerSecret.Size);
     private readonly List<IDisposable> _owned = [];
 
-    public TestCluster(int count, TimeSpan? signatureDelay = null, int signatureTxInterval = 5000)
+    public TestCluster(int count, TimeSpan? signatureDelay = null, int signatureTxInterval = 5000, bool http = false)
     {
         Root = Directory.CreateTempSubdirectory("confide-ledger-node-tests-").FullName;
         _endPoints = [.. Enumerable.Range(0, count).Select(_ => Free())];
+        Http = http;
+        Urls = [.. Enumerable.Range(0, count).Select(_ => new Uri($"https://127.0.0.1:{Free().Port}"))];
+        Servers = new Http.LedgerServer?[count];
         Nodes = new LedgerNode?[count];
         Consensus = new RaftConsensus?[count];
         SignatureDelay = signatureDelay ?? TimeSpan.FromMilliseconds(20);
@@ -25,6 +28,15 @@ internal sealed class TestCluster : IAsyncDisposable
     }
 
     public string Root { get; }
+
+    public bool Http { get; }
+
+    public Uri[] Urls { get; }
+
+    public Http.LedgerServer?[] Servers { get; }
+
+    /// <summary>The genesis every node could write (the first leader does).</summary>
+    public Http.ServiceGenesis Genesis { get; } = new();
 
     public ServiceIdentity Service { get; } = ServiceIdentity.Create();
 
@@ -67,10 +79,28 @@ internal sealed class TestCluster : IAsyncDisposable
         await consensus.StartAsync(cancellationToken);
         Nodes[i] = node;
         Consensus[i] = consensus;
+        if (Http)
+        {
+            Servers[i] = await Confide.Ledger.Node.Http.LedgerServer.StartAsync(node, new Http.LedgerServerOptions
+            {
+                Url = Urls[i],
+                NodeCertificate = certificate,
+                Application = Apps.LoggingApp.Create(),
+                Peers = Enumerable.Range(0, _endPoints.Length).ToDictionary(n => (EndPoint)_endPoints[n], n => Urls[n]),
+                Genesis = Genesis,
+                NodeToNodeAddress = _endPoints[i].ToString(),
+            }, cancellationToken);
+        }
     }
 
     public async Task StopAsync(int i)
     {
+        if (Servers[i] is { } server)
+        {
+            await server.DisposeAsync();
+            Servers[i] = null;
+        }
+
         if (Consensus[i] is { } consensus)
         {
             await consensus.DisposeAsync();

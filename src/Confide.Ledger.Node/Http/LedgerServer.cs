@@ -1,0 +1,565 @@
+using System.Net;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Confide.Ledger.Consensus;
+using Confide.Ledger.Kv;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Apps;
+using Confide.Ledger.Node.Governance;
+using Confide.Ledger.Receipts;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Confide.Ledger.Node.Http;
+
+/// <summary>Settings of a node's HTTPS front end.</summary>
+public sealed class LedgerServerOptions
+{
+    /// <summary>Where the node listens (https, an IP address; port 0 picks one).</summary>
+    public required Uri Url { get; init; }
+
+    /// <summary>The node's certificate, endorsed by the service identity, with its private key.</summary>
+    public required X509Certificate2 NodeCertificate { get; init; }
+
+    /// <summary>The application served under /app (built-ins are added).</summary>
+    public LedgerApplication Application { get; init; } = new();
+
+    /// <summary>Each node's consensus address → its HTTPS address, for forwarding writes to the leader.</summary>
+    public IReadOnlyDictionary<EndPoint, Uri> Peers { get; init; } = new Dictionary<EndPoint, Uri>();
+
+    /// <summary>Largest request body.</summary>
+    public long MaxRequestBytes { get; init; } = 1024 * 1024;
+
+    /// <summary>What the first leader of a new service writes in its first transaction; null for a node that joined a running one.</summary>
+    public ServiceGenesis? Genesis { get; init; }
+
+    /// <summary>This node's consensus address, as announced in <c>public:ccf.gov.nodes.info</c>.</summary>
+    public string? NodeToNodeAddress { get; init; }
+
+    public ILoggerFactory? LoggerFactory { get; init; }
+}
+
+/// <summary>The first transaction of a service: its initial members, users and the code ids allowed to join (CCF's start configuration).</summary>
+public sealed class ServiceGenesis
+{
+    public IList<X509Certificate2> Members { get; } = new List<X509Certificate2>();
+
+    public IList<X509Certificate2> Users { get; } = new List<X509Certificate2>();
+
+    /// <summary>Hex MRENCLAVEs of node code allowed to join.</summary>
+    public IList<string> CodeIds { get; } = new List<string>();
+}
+
+/// <summary>
+/// A node's HTTPS front end, CCF's REST API: the application under /app (with /app/tx,
+/// /app/commit, /app/receipt) and the node's own endpoints under /node. TLS ends in the node with
+/// its service-endorsed certificate; clients pin the service identity. Callers authenticate with
+/// TLS client certificates registered by governance. A read-write request reaching a follower is
+/// forwarded to the leader over mutual TLS between service-endorsed node certificates.
+/// </summary>
+public sealed class LedgerServer : IAsyncDisposable
+{
+    public const string TransactionIdHeader = "x-ms-ccf-transaction-id";
+
+    /// <summary>Set by a forwarding node (and believed only from one): the caller it authenticated.</summary>
+    internal const string ForwardedCallerHeader = "x-confide-forwarded-caller";
+
+    private readonly WebApplication _app;
+    private readonly LedgerNode _node;
+    private readonly LedgerServerOptions _options;
+    private readonly HttpClient _forwarder;
+    private readonly CancellationTokenSource _stopping = new();
+    private Task? _maintenance;
+
+    private LedgerServer(WebApplication app, LedgerNode node, LedgerServerOptions options)
+    {
+        _app = app;
+        _node = node;
+        _options = options;
+        _forwarder = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = new SslClientAuthenticationOptions
+            {
+                ClientCertificates = [options.NodeCertificate],
+                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, node.ServiceCertificate),
+            },
+        })
+        { Timeout = TimeSpan.FromSeconds(30) };
+    }
+
+    /// <summary>The URL the node listens on (the port resolved).</summary>
+    public Uri Url { get; private set; } = null!;
+
+    public static async Task<LedgerServer> StartAsync(LedgerNode node, LedgerServerOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.Url.Scheme != Uri.UriSchemeHttps || !IPAddress.TryParse(options.Url.Host, out IPAddress? address))
+        {
+            throw new ArgumentException($"'{options.Url}' must be an https URL with an IP address.", nameof(options));
+        }
+
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        builder.Logging.ClearProviders();
+        if (options.LoggerFactory is not null)
+        {
+            builder.Services.AddSingleton(options.LoggerFactory);
+        }
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
+            kestrel.Listen(address, options.Url.Port, listen => listen.UseHttps(new HttpsConnectionAdapterOptions
+            {
+                ServerCertificate = options.NodeCertificate,
+                // Callers present certificates that governance registered, not ones a CA issued:
+                // the handshake accepts any, and each endpoint checks the caller against the KV.
+                ClientCertificateMode = ClientCertificateMode.AllowCertificate,
+                ClientCertificateValidation = (_, _, _) => true,
+            }));
+        });
+
+        WebApplication app = builder.Build();
+        var server = new LedgerServer(app, node, options);
+        server.MapRoutes();
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        server.Url = new Uri(bound.Replace("[::]", address.ToString(), StringComparison.Ordinal));
+        server._maintenance = Task.Run(() => server.MaintainAsync(server._stopping.Token), CancellationToken.None);
+        return server;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        if (_maintenance is not null)
+        {
+            await _maintenance.ConfigureAwait(false);
+        }
+
+        _stopping.Dispose();
+        await _app.StopAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+        _forwarder.Dispose();
+    }
+
+    private void MapRoutes()
+    {
+        _app.MapGet("/node/commit", () => Json(new JsonObject { ["transaction_id"] = _node.CommittedTxId.ToString() }));
+        _app.MapGet("/app/commit", () => Json(new JsonObject { ["transaction_id"] = _node.CommittedTxId.ToString() }));
+        _app.MapGet("/node/tx", TxStatusAsync);
+        _app.MapGet("/app/tx", TxStatusAsync);
+        _app.MapGet("/app/receipt", Receipt);
+        _app.MapGet("/node/network", Network);
+        _app.MapGet("/node/network/nodes", Nodes);
+        _app.MapGet("/node/state", State);
+        _app.MapGet("/node/ready/app", () => _node.Failure is null && _node.Consensus.Leader is not null ? Results.NoContent() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
+        _app.MapPost("/node/announce", (Delegate)AnnounceAsync);
+        _app.Map("/app/{**path}", AppAsync);
+        _app.MapFallback(() => Error(StatusCodes.Status404NotFound, "ResourceNotFound", "Unknown path."));
+    }
+
+    /// <summary>
+    /// Until done: the first leader of a new service writes the genesis transaction, and this node
+    /// records itself in <c>public:ccf.gov.nodes.info</c> (through the leader).
+    /// </summary>
+    private async Task MaintainAsync(CancellationToken cancellationToken)
+    {
+        bool genesisDone = _options.Genesis is null, announced = false;
+        while (!cancellationToken.IsCancellationRequested && !(genesisDone && announced))
+        {
+            try
+            {
+                await Task.Delay(TimeSpan.FromMilliseconds(100), cancellationToken).ConfigureAwait(false);
+                if (_node.Consensus.Leader is null)
+                {
+                    continue;
+                }
+
+                if (!genesisDone && _node.Consensus.IsLeader)
+                {
+                    await WriteGenesisAsync(_options.Genesis!, cancellationToken).ConfigureAwait(false);
+                    genesisDone = true;
+                }
+
+                if (!announced)
+                {
+                    announced = await AnnounceSelfAsync(cancellationToken).ConfigureAwait(false);
+                }
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                return;
+            }
+            catch (Exception ex) when (ex is NotLeaderException or HttpRequestException or TaskCanceledException)
+            {
+                // An election under way: try again.
+            }
+        }
+    }
+
+    private async Task WriteGenesisAsync(ServiceGenesis genesis, CancellationToken cancellationToken)
+    {
+        await _node.ExecuteWriteAsync(tx =>
+        {
+            MapHandle info = tx.GetMap(GovernanceMaps.ServiceInfo);
+            if (info.Has(GovernanceMaps.SingletonKey))
+            {
+                return new TransactionOutcome<bool>(false, ApplyWrites: false);
+            }
+
+            info.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(new JsonObject
+            {
+                ["status"] = "Open",
+                ["cert"] = _node.ServiceCertificate.ExportCertificatePem(),
+                ["created_txid"] = $"{_node.Consensus.Term}.{tx.ReadVersion + 1}",
+            }.ToJsonString()));
+            foreach (X509Certificate2 member in genesis.Members)
+            {
+                tx.GetMap(GovernanceMaps.MemberCertificates).PutString(GovernanceMaps.IdOf(member), member.ExportCertificatePem());
+            }
+
+            foreach (X509Certificate2 user in genesis.Users)
+            {
+                tx.GetMap(GovernanceMaps.UserCertificates).PutString(GovernanceMaps.IdOf(user), user.ExportCertificatePem());
+            }
+
+            foreach (string codeId in genesis.CodeIds)
+            {
+                tx.GetMap(GovernanceMaps.NodeCodeIds).PutString(codeId, "AllowedToJoin");
+            }
+
+            return new TransactionOutcome<bool>(true);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    private async Task<bool> AnnounceSelfAsync(CancellationToken cancellationToken)
+    {
+        if (_node.Consensus.IsLeader)
+        {
+            await _node.ExecuteWriteAsync(tx => RecordNode(tx, _options.NodeCertificate, Url.Authority, _options.NodeToNodeAddress), cancellationToken).ConfigureAwait(false);
+            return true;
+        }
+
+        if (_node.Consensus.Leader is not { } leader || !_options.Peers.TryGetValue(leader, out Uri? target))
+        {
+            return false;
+        }
+
+        var body = new JsonObject { ["rpc_address"] = Url.Authority, ["node_to_node_address"] = _options.NodeToNodeAddress };
+        using HttpResponseMessage response = await _forwarder.PostAsync(new Uri(target, "/node/announce"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), cancellationToken).ConfigureAwait(false);
+        return response.IsSuccessStatusCode;
+    }
+
+    private static TransactionOutcome<bool> RecordNode(Transaction tx, X509Certificate2 certificate, string rpcAddress, string? nodeToNodeAddress)
+    {
+        MapHandle nodes = tx.GetMap(GovernanceMaps.Nodes);
+        string id = LedgerSigner.ComputeNodeId(certificate);
+        if (nodes.Has(id))
+        {
+            return new TransactionOutcome<bool>(true, ApplyWrites: false);
+        }
+
+        nodes.PutString(id, new JsonObject
+        {
+            ["cert"] = certificate.ExportCertificatePem(),
+            ["rpc_address"] = rpcAddress,
+            ["node_to_node_address"] = nodeToNodeAddress,
+            ["status"] = "Trusted",
+        }.ToJsonString());
+        return new TransactionOutcome<bool>(true);
+    }
+
+    private async Task<IResult> AnnounceAsync(HttpContext context)
+    {
+        if (context.Connection.ClientCertificate is not { } certificate || !ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+        {
+            return Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "Only a node of this service may announce itself.");
+        }
+
+        if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) is not JsonObject body
+            || body["rpc_address"]?.GetValue<string>() is not { } rpc)
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "The body must be {\"rpc_address\", \"node_to_node_address\"}.");
+        }
+
+        try
+        {
+            await _node.ExecuteWriteAsync(tx => RecordNode(tx, certificate, rpc, body["node_to_node_address"]?.GetValue<string>()), context.RequestAborted).ConfigureAwait(false);
+            return Results.NoContent();
+        }
+        catch (NotLeaderException)
+        {
+            return Error(StatusCodes.Status503ServiceUnavailable, "NotPrimary", "This node is not the leader.");
+        }
+    }
+
+    private IResult TxStatusAsync(HttpContext context)
+    {
+        if (!TxId.TryParse(context.Request.Query["transaction_id"], out TxId id))
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidQueryParameterValue", "transaction_id must be <view>.<seqno>, e.g. 2.15.");
+        }
+
+        return Json(new JsonObject { ["status"] = _node.GetStatus(id).ToString(), ["transaction_id"] = id.ToString() });
+    }
+
+    private IResult Receipt(HttpContext context)
+    {
+        if (!TxId.TryParse(context.Request.Query["transaction_id"], out TxId id))
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidQueryParameterValue", "transaction_id must be <view>.<seqno>, e.g. 2.15.");
+        }
+
+        switch (_node.GetStatus(id))
+        {
+            case TxStatus.Invalid:
+                return Error(StatusCodes.Status404NotFound, "TransactionInvalid", $"Transaction {id} is invalid: another transaction holds seqno {id.Seqno}.");
+            case TxStatus.Unknown:
+                return Error(StatusCodes.Status404NotFound, "TransactionNotFound", $"Transaction {id} is unknown to this node.");
+        }
+
+        if (_node.GetReceipt(id) is not { } receipt)
+        {
+            // As CCF's historical queries: not yet, ask again.
+            context.Response.Headers.RetryAfter = "1";
+            return Results.StatusCode(StatusCodes.Status202Accepted);
+        }
+
+        return Results.Text(receipt.ToJson(), "application/json", statusCode: StatusCodes.Status200OK);
+    }
+
+    private IResult Network()
+    {
+        IConsensus consensus = _node.Consensus;
+        JsonObject? service = _node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey) is { } info ? JsonNode.Parse(info)!.AsObject() : null).Value;
+        return Json(new JsonObject
+        {
+            ["service_status"] = service?["status"]?.GetValue<string>() ?? "Opening",
+            ["service_certificate"] = _node.ServiceCertificate.ExportCertificatePem(),
+            ["current_view"] = consensus.Term,
+            ["primary_id"] = PrimaryNodeId(),
+            ["recovery_count"] = 0,
+            ["current_service_create_txid"] = service?["created_txid"]?.GetValue<string>(),
+        });
+    }
+
+    private IResult Nodes()
+    {
+        var nodes = new JsonArray();
+        _node.ExecuteRead(tx =>
+        {
+            tx.GetMap(GovernanceMaps.Nodes).ForEach((key, value) =>
+            {
+                JsonObject info = JsonNode.Parse(value.Span)!.AsObject();
+                info["node_id"] = System.Text.Encoding.UTF8.GetString(key.Span);
+                info.Remove("cert");
+                nodes.Add(info);
+                return true;
+            });
+            return 0;
+        });
+        return Json(new JsonObject { ["nodes"] = nodes });
+    }
+
+    private IResult State() => Json(new JsonObject
+    {
+        ["node_id"] = _node.NodeId,
+        ["state"] = _node.Failure is null ? "PartOfNetwork" : "Stopped",
+        ["last_signed_seqno"] = _node.LastSignedSeqno,
+        ["startup_seqno"] = 0,
+    });
+
+    private string? PrimaryNodeId()
+    {
+        if (_node.Consensus.Leader is not { } leader || !_options.Peers.TryGetValue(leader, out Uri? url))
+        {
+            return null;
+        }
+
+        string rpc = url.Authority;
+        string? id = null;
+        _node.ExecuteRead(tx =>
+        {
+            tx.GetMap(GovernanceMaps.Nodes).ForEach((key, value) =>
+            {
+                if (JsonNode.Parse(value.Span)?["rpc_address"]?.GetValue<string>() == rpc)
+                {
+                    id = System.Text.Encoding.UTF8.GetString(key.Span);
+                    return false;
+                }
+
+                return true;
+            });
+            return 0;
+        });
+        return id;
+    }
+
+    private async Task AppAsync(HttpContext context, string path)
+    {
+        string route = "/" + path;
+        if (!_options.Application.TryFind(context.Request.Method, route, out LedgerEndpoint? endpoint))
+        {
+            await WriteAsync(context, _options.Application.HasPath(route)
+                ? LedgerResponse.Error(StatusCodes.Status405MethodNotAllowed, "UnsupportedHttpVerb", $"{context.Request.Method} is not allowed on /app{route}.")
+                : LedgerResponse.Error(StatusCodes.Status404NotFound, "ResourceNotFound", $"Unknown path /app{route}."), null).ConfigureAwait(false);
+            return;
+        }
+
+        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
+        (string? caller, LedgerResponse? refusal) = Authenticate(context, endpoint!);
+        if (refusal is not null)
+        {
+            await WriteAsync(context, refusal, null).ConfigureAwait(false);
+            return;
+        }
+
+        if (endpoint!.ReadOnly)
+        {
+            ReadResult<LedgerResponse> read = _node.ExecuteRead(tx => endpoint.Handler(new LedgerRequest(tx, context.Request.Method, context.Request.Query, body, caller)));
+            await WriteAsync(context, read.Value, read.TxId).ConfigureAwait(false);
+            return;
+        }
+
+        if (!_node.Consensus.IsLeader)
+        {
+            await ForwardAsync(context, body, caller).ConfigureAwait(false);
+            return;
+        }
+
+        WriteResult<LedgerResponse> written;
+        try
+        {
+            written = await _node.ExecuteWriteAsync(tx =>
+            {
+                var request = new LedgerRequest(tx, context.Request.Method, context.Request.Query, body, caller);
+                LedgerResponse response = endpoint.Handler(request);
+                return new TransactionOutcome<LedgerResponse>(response, response.IsSuccess, request.ClaimsDigest);
+            }, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            await ForwardAsync(context, body, caller).ConfigureAwait(false);
+            return;
+        }
+
+        if (endpoint.RespondOnCommit && written.TxId is { } id && await _node.WaitForCommitAsync(id, context.RequestAborted).ConfigureAwait(false) != TxStatus.Committed)
+        {
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status500InternalServerError, "TransactionInvalid", $"Transaction {id} was rolled back by an election; retry."), id).ConfigureAwait(false);
+            return;
+        }
+
+        await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);
+    }
+
+    /// <summary>The caller's id, or the answer that refuses it.</summary>
+    private (string? Caller, LedgerResponse? Refusal) Authenticate(HttpContext context, LedgerEndpoint endpoint)
+    {
+        if (endpoint.Authentication == AuthenticationPolicy.None)
+        {
+            return (null, null);
+        }
+
+        X509Certificate2? certificate = context.Connection.ClientCertificate;
+        if (certificate is null)
+        {
+            return (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "A TLS client certificate is required."));
+        }
+
+        string caller = GovernanceMaps.IdOf(certificate);
+        if (context.Request.Headers.TryGetValue(ForwardedCallerHeader, out Microsoft.Extensions.Primitives.StringValues forwarded))
+        {
+            // Only a node of this service may speak for a caller it authenticated.
+            if (!ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+            {
+                return (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "Only a node of this service may forward a request."));
+            }
+
+            caller = forwarded.ToString();
+        }
+
+        string map = endpoint.Authentication == AuthenticationPolicy.MemberCertificate ? GovernanceMaps.MemberCertificates : GovernanceMaps.UserCertificates;
+        bool known = _node.ExecuteRead(tx => tx.GetMap(map).Has(System.Text.Encoding.UTF8.GetBytes(caller))).Value;
+        return known
+            ? (caller, null)
+            : (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo",
+                $"Could not find matching {(endpoint.Authentication == AuthenticationPolicy.MemberCertificate ? "member" : "user")} certificate {caller}."));
+    }
+
+    private async Task ForwardAsync(HttpContext context, byte[] body, string? caller)
+    {
+        if (_node.Consensus.Leader is not { } leader || !_options.Peers.TryGetValue(leader, out Uri? target))
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", "No leader is known yet (an election is under way); retry."), null).ConfigureAwait(false);
+            return;
+        }
+
+        using var request = new HttpRequestMessage(new HttpMethod(context.Request.Method), new Uri(target, context.Request.Path + context.Request.QueryString))
+        {
+            Content = new ByteArrayContent(body),
+        };
+        if (context.Request.ContentType is { } contentType)
+        {
+            request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
+        }
+
+        if (caller is not null)
+        {
+            request.Headers.Add(ForwardedCallerHeader, caller);
+        }
+
+        try
+        {
+            using HttpResponseMessage response = await _forwarder.SendAsync(request, context.RequestAborted).ConfigureAwait(false);
+            context.Response.StatusCode = (int)response.StatusCode;
+            if (response.Headers.TryGetValues(TransactionIdHeader, out IEnumerable<string>? ids))
+            {
+                context.Response.Headers[TransactionIdHeader] = ids.First();
+            }
+
+            context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
+            await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            context.Response.Headers.RetryAfter = "1";
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", $"The leader could not be reached ({ex.Message}); retry."), null).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<byte[]> ReadBodyAsync(HttpContext context)
+    {
+        using var buffer = new MemoryStream();
+        await context.Request.Body.CopyToAsync(buffer, context.RequestAborted).ConfigureAwait(false);
+        return buffer.ToArray();
+    }
+
+    private static async Task WriteAsync(HttpContext context, LedgerResponse response, TxId? id)
+    {
+        context.Response.StatusCode = response.Status;
+        if (id is { } txId && txId.Seqno > 0)
+        {
+            context.Response.Headers[TransactionIdHeader] = txId.ToString();
+        }
+
+        if (response.Body is not null)
+        {
+            context.Response.ContentType = "application/json";
+            await context.Response.WriteAsync(response.Body.ToJsonString(), context.RequestAborted).ConfigureAwait(false);
+        }
+    }
+
+    private static IResult Json(JsonObject body) => Results.Text(body.ToJsonString(), "application/json");
+
+    private static IResult Error(int status, string code, string message) =>
+        Results.Text(LedgerResponse.Error(status, code, message).Body!.ToJsonString(), "application/json", statusCode: status);
+}

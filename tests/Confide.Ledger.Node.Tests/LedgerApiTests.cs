@@ -1,0 +1,181 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Http;
+using Confide.Ledger.Receipts;
+
+namespace Confide.Ledger.Node.Tests;
+
+/// <summary>CCF's REST API on three nodes: the logging app, forwarding, statuses, receipts, caller authentication.</summary>
+public sealed class LedgerApiTests : IAsyncLifetime
+{
+    private readonly TestCluster _cluster = new(3, http: true);
+    private readonly X509Certificate2 _user = SelfSigned("user0");
+    private readonly X509Certificate2 _stranger = SelfSigned("stranger");
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    public async ValueTask InitializeAsync()
+    {
+        _cluster.Genesis.Users.Add(X509CertificateLoader.LoadCertificate(_user.RawData));
+        for (int i = 0; i < 3; i++)
+        {
+            await _cluster.StartAsync(i, Ct);
+        }
+
+        // Callers are known once the genesis transaction has reached each node.
+        using HttpClient client = Client(null);
+        foreach (Uri node in _cluster.Urls)
+        {
+            await WaitForAsync(async () => (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, "/node/network"), Ct))!["service_status"], s => s == "Open");
+        }
+    }
+
+    [Fact]
+    public async Task A_write_sent_to_a_follower_is_forwarded_committed_readable_everywhere_and_has_a_receipt()
+    {
+        LedgerNode leader = await _cluster.LeaderAsync(Ct);
+        int follower = Enumerable.Range(0, 3).First(i => _cluster.Nodes[i] != leader);
+        using HttpClient client = Client(_user);
+
+        HttpResponseMessage posted = await RetryAsync(() => client.PostAsJsonAsync(new Uri(_cluster.Urls[follower], "/app/log/private"), new { id = 42, msg = "Hello, ledger" }, Ct));
+        Assert.Equal(HttpStatusCode.OK, posted.StatusCode);
+        Assert.Equal("true", await posted.Content.ReadAsStringAsync(Ct));
+        TxId id = TxId.Parse(posted.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
+
+        // Status moves to Committed; the message is readable on every node once it is.
+        await WaitForStatusAsync(client, _cluster.Urls[follower], id, "Committed");
+        for (int i = 0; i < 3; i++)
+        {
+            await WaitForStatusAsync(client, _cluster.Urls[i], id, "Committed");
+            JsonObject read = (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[i], "/app/log/private?id=42"), Ct))!;
+            Assert.Equal("Hello, ledger", (string?)read["msg"]);
+        }
+
+        // The receipt verifies offline against the service identity alone.
+        string receipt = await ReceiptAsync(client, _cluster.Urls[follower], id);
+        Receipt verified = ReceiptVerifier.Verify(receipt, X509CertificateLoader.LoadCertificate(_cluster.Service.Certificate.RawData));
+        Assert.Equal(id, verified.TxId);
+
+        // The blocking variant answers only once committed.
+        HttpResponseMessage blocking = await client.PostAsJsonAsync(new Uri(_cluster.Urls[follower], "/app/log/blocking/public"), new { id = 7, msg = "on commit" }, Ct);
+        Assert.Equal(HttpStatusCode.OK, blocking.StatusCode);
+        TxId blockingId = TxId.Parse(blocking.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
+        JsonObject status = (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[0], $"/node/tx?transaction_id={blockingId}"), Ct))!;
+        Assert.True((string?)status["status"] is "Committed" or "Pending"); // node 0 may lag the leader by a heartbeat
+        Assert.Equal("Committed", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[Array.IndexOf(_cluster.Nodes, leader)], $"/node/tx?transaction_id={blockingId}"), Ct))!["status"]);
+
+        // The service: open, its identity, three nodes recorded, a primary named.
+        JsonObject network = await WaitForAsync(async () => (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[follower], "/node/network"), Ct))!, n => n["primary_id"] is not null);
+        Assert.Equal("Open", (string?)network["service_status"]);
+        Assert.Equal(leader.NodeId, (string?)network["primary_id"]);
+        JsonObject nodes = await WaitForAsync(async () => (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[0], "/node/network/nodes"), Ct))!, n => n["nodes"]!.AsArray().Count == 3);
+        Assert.All(nodes["nodes"]!.AsArray(), n => Assert.Equal("Trusted", (string?)n!["status"]));
+    }
+
+    [Fact]
+    public async Task Callers_and_requests_that_do_not_fit_get_ccf_errors()
+    {
+        await _cluster.LeaderAsync(Ct);
+        Uri node = _cluster.Urls[0];
+        using HttpClient user = Client(_user);
+        using HttpClient stranger = Client(_stranger);
+        using HttpClient anonymous = Client(null);
+
+        HttpResponseMessage unknown = await stranger.GetAsync(new Uri(node, "/app/log/private?id=1"), Ct);
+        Assert.Equal(HttpStatusCode.Unauthorized, unknown.StatusCode);
+        Assert.Equal("InvalidAuthenticationInfo", (string?)(await unknown.Content.ReadFromJsonAsync<JsonObject>(Ct))!["error"]!["code"]);
+        Assert.Equal(HttpStatusCode.Unauthorized, (await anonymous.GetAsync(new Uri(node, "/app/log/private?id=1"), Ct)).StatusCode);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await RetryAsync(() => user.PostAsync(new Uri(node, "/app/log/private"), new StringContent("{not json"), Ct))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await RetryAsync(() => user.PostAsJsonAsync(new Uri(node, "/app/log/private"), new { id = -1, msg = "x" }, Ct))).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await user.GetAsync(new Uri(node, "/app/log/private?id=abc"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/log/private?id=999"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/nothing"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.MethodNotAllowed, (await user.PutAsync(new Uri(node, "/app/log/private"), new StringContent("{}"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await user.GetAsync(new Uri(node, "/node/tx?transaction_id=banana"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/receipt?transaction_id=1.999999"), Ct)).StatusCode);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _cluster.DisposeAsync();
+        _user.Dispose();
+        _stranger.Dispose();
+    }
+
+    private HttpClient Client(X509Certificate2? certificate)
+    {
+        X509Certificate2 service = X509CertificateLoader.LoadCertificate(_cluster.Service.Certificate.RawData);
+        var handler = new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                // Clients pin the service identity as their only CA, as with CCF's service_cert.pem.
+                RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, service),
+                ClientCertificates = certificate is null ? null : [certificate],
+            },
+        };
+        return new HttpClient(handler);
+    }
+
+    /// <summary>Writes may meet an election; CCF clients retry on 503.</summary>
+    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            HttpResponseMessage response = await send();
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 50)
+            {
+                return response;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    private static async Task WaitForStatusAsync(HttpClient client, Uri node, TxId id, string expected) =>
+        await WaitForAsync(async () => (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, $"/node/tx?transaction_id={id}"), Ct))!["status"], s => s == expected);
+
+    private static async Task<string> ReceiptAsync(HttpClient client, Uri node, TxId id)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            HttpResponseMessage response = await client.GetAsync(new Uri(node, $"/app/receipt?transaction_id={id}"), Ct);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.Content.ReadAsStringAsync(Ct);
+            }
+
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await Task.Delay(50, Ct);
+        }
+
+        throw new TimeoutException($"No receipt for {id}.");
+    }
+
+    private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            T value = await read();
+            if (done(value) || attempt == 200)
+            {
+                return value;
+            }
+
+            await Task.Delay(50, Ct);
+        }
+    }
+
+    private static X509Certificate2 SelfSigned(string name)
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
+        using X509Certificate2 certificate = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
+    }
+}
