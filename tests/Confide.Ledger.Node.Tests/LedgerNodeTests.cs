@@ -95,6 +95,24 @@ public sealed class LedgerNodeTests
         Assert.Equal("v100", cluster.Nodes[old]!.ExecuteRead(tx => tx.GetMap("records").GetString("100")).Value);
     }
 
+    [Fact]
+    public async Task A_node_whose_certificate_the_service_did_not_endorse_takes_no_part_in_consensus()
+    {
+        await using var cluster = new TestCluster(3);
+        using ServiceIdentity other = ServiceIdentity.Create("another service");
+        await cluster.StartAsync(0, Ct);
+        await cluster.StartAsync(1, Ct);
+        await cluster.StartAsync(2, Ct, endorsedBy: other);
+
+        LedgerNode leader = await cluster.LeaderAsync(Ct);
+        Assert.NotSame(cluster.Nodes[2], leader);
+        TxId written = (await leader.ExecuteWriteAsync(tx => Put(tx, 1), Ct)).TxId!.Value;
+        Assert.Equal(TxStatus.Committed, await leader.WaitForCommitAsync(written, Ct));
+        await Task.Delay(500, Ct);
+        Assert.Equal(TxStatus.Unknown, cluster.Nodes[2]!.GetStatus(written));
+        Assert.Null(cluster.Nodes[2]!.ExecuteRead(tx => tx.GetMap("records").GetString("1")).Value);
+    }
+
     private static TransactionOutcome<bool> Put(Transaction tx, int n)
     {
         tx.GetMap("records").PutString($"{n}", $"v{n}");

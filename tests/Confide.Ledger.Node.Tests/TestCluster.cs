@@ -50,10 +50,11 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public string LedgerDirectory(int i) => Path.Combine(Root, $"node{i}", "ledger");
 
-    public async Task StartAsync(int i, CancellationToken cancellationToken)
+    /// <param name="endorsedBy">Who endorses the node's certificate (default: the service; another identity makes a rogue node).</param>
+    public async Task StartAsync(int i, CancellationToken cancellationToken, ServiceIdentity? endorsedBy = null)
     {
         var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
-        X509Certificate2 certificate = Service.EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
+        X509Certificate2 certificate = (endorsedBy ?? Service).EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
         var secret = LedgerSecret.FromBytes(_secret);
         _owned.Add(key);
         _owned.Add(certificate);
@@ -74,6 +75,8 @@ internal sealed class TestCluster : IAsyncDisposable
             LogDirectory = Path.Combine(Root, $"node{i}", "raft"),
             LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
             UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
+            ServerTls = NodeChannels.Server(certificate, Service.Certificate),
+            ClientTls = NodeChannels.Client(certificate, Service.Certificate),
         }, node, cancellationToken: cancellationToken);
         node.Attach(consensus);
         await consensus.StartAsync(cancellationToken);
