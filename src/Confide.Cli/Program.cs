@@ -14,4 +14,5 @@ root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 InferenceCommands.Register(root);
+root.Subcommands.Add(LedgerCommands.Create());
 return await root.Parse(args).InvokeAsync();

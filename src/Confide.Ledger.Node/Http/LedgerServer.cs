@@ -40,6 +40,9 @@ public sealed class LedgerServerOptions
     /// <summary>What the first leader of a new service writes in its first transaction; null for a node that joined a running one.</summary>
     public ServiceGenesis? Genesis { get; init; }
 
+    /// <summary>Answers POST /node/join (a trusted node holding the service key); null: joins are refused here.</summary>
+    public Func<JsonObject, CancellationToken, Task<JsonObject>>? JoinHandler { get; init; }
+
     /// <summary>This node's consensus address, as announced in <c>public:ccf.gov.nodes.info</c>.</summary>
     public string? NodeToNodeAddress { get; init; }
 
@@ -55,6 +58,35 @@ public sealed class ServiceGenesis
 
     /// <summary>Hex MRENCLAVEs of node code allowed to join.</summary>
     public IList<string> CodeIds { get; } = new List<string>();
+
+    public JsonObject ToJson() => new()
+    {
+        ["members"] = new JsonArray([.. Members.Select(m => (JsonNode)m.ExportCertificatePem())]),
+        ["users"] = new JsonArray([.. Users.Select(u => (JsonNode)u.ExportCertificatePem())]),
+        ["code_ids"] = new JsonArray([.. CodeIds.Select(c => (JsonNode)c)]),
+    };
+
+    public static ServiceGenesis FromJson(JsonObject json)
+    {
+        ArgumentNullException.ThrowIfNull(json);
+        var genesis = new ServiceGenesis();
+        foreach (JsonNode? member in json["members"]?.AsArray() ?? [])
+        {
+            genesis.Members.Add(X509Certificate2.CreateFromPem(member!.GetValue<string>()));
+        }
+
+        foreach (JsonNode? user in json["users"]?.AsArray() ?? [])
+        {
+            genesis.Users.Add(X509Certificate2.CreateFromPem(user!.GetValue<string>()));
+        }
+
+        foreach (JsonNode? codeId in json["code_ids"]?.AsArray() ?? [])
+        {
+            genesis.CodeIds.Add(codeId!.GetValue<string>());
+        }
+
+        return genesis;
+    }
 }
 
 /// <summary>
@@ -162,6 +194,7 @@ public sealed class LedgerServer : IAsyncDisposable
         _app.MapGet("/node/state", State);
         _app.MapGet("/node/ready/app", () => _node.Failure is null && _node.Consensus.Leader is not null ? Results.NoContent() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
         _app.MapPost("/node/announce", (Delegate)AnnounceAsync);
+        _app.MapPost("/node/join", (Delegate)JoinAsync);
         _app.Map("/app/{**path}", AppAsync);
         _app.MapFallback(() => Error(StatusCodes.Status404NotFound, "ResourceNotFound", "Unknown path."));
     }
@@ -275,6 +308,43 @@ public sealed class LedgerServer : IAsyncDisposable
             ["status"] = "Trusted",
         }.ToJsonString());
         return new TransactionOutcome<bool>(true);
+    }
+
+    private async Task<IResult> JoinAsync(HttpContext context)
+    {
+        if (_options.JoinHandler is null)
+        {
+            return Error(StatusCodes.Status404NotFound, "ResourceNotFound", "This node does not admit joiners.");
+        }
+
+        JsonObject? request;
+        try
+        {
+            request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", $"The join request is not JSON: {ex.Message}");
+        }
+
+        if (request is null)
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "The join request must be a JSON object.");
+        }
+
+        try
+        {
+            return Json(await _options.JoinHandler(request, context.RequestAborted).ConfigureAwait(false));
+        }
+        catch (Hosting.NodeJoinException ex)
+        {
+            return ex.Error switch
+            {
+                Hosting.NodeJoinError.Malformed => Error(StatusCodes.Status400BadRequest, "InvalidInput", ex.Message),
+                Hosting.NodeJoinError.NotTrustedYet => Error(StatusCodes.Status202Accepted, "NodeNotTrusted", ex.Message),
+                _ => Error(StatusCodes.Status403Forbidden, "InvalidQuote", ex.Message),
+            };
+        }
     }
 
     private async Task<IResult> AnnounceAsync(HttpContext context)

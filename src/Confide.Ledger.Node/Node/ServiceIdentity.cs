@@ -31,6 +31,9 @@ public sealed class ServiceIdentity : IDisposable
         return new ServiceIdentity(key, certificate);
     }
 
+    /// <summary>The identity from its key and certificate (owned from now on).</summary>
+    public static ServiceIdentity FromKey(ECDsa key, X509Certificate2 certificate) => new(key, certificate);
+
     /// <summary>The identity from its PEM certificate and PKCS#8 key.</summary>
     public static ServiceIdentity FromPem(string certificatePem, string keyPem)
     {
@@ -40,14 +43,15 @@ public sealed class ServiceIdentity : IDisposable
     }
 
     /// <summary>
-    /// Endorses a node's public key: a certificate for it issued by the service identity, with the
-    /// node's id (hex SHA-256 of its public key) as common name and its addresses as names.
+    /// Endorses a node's key: a certificate for it issued by the service identity, with the node's
+    /// id (hex SHA-256 of its public key) as common name and its addresses as names. Returned with
+    /// the private key when <paramref name="nodeKey"/> has it.
     /// </summary>
     public X509Certificate2 EndorseNode(ECDsa nodeKey, IEnumerable<string> hostNames, TimeSpan validity)
     {
         ArgumentNullException.ThrowIfNull(nodeKey);
         string nodeId = Convert.ToHexStringLower(SHA256.HashData(nodeKey.ExportSubjectPublicKeyInfo()));
-        var request = new CertificateRequest($"CN={nodeId}", nodeKey, HashAlgorithmName.SHA384);
+        var request = new CertificateRequest(new X500DistinguishedName($"CN={nodeId}"), new PublicKey(nodeKey), HashAlgorithmName.SHA384);
         var names = new SubjectAlternativeNameBuilder();
         foreach (string host in hostNames)
         {
@@ -70,8 +74,31 @@ public sealed class ServiceIdentity : IDisposable
         DateTimeOffset notAfter = now.Add(validity) < Certificate.NotAfter ? now.Add(validity) : Certificate.NotAfter;
         byte[] serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7F;
-        using X509Certificate2 issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(Key), now.AddMinutes(-5), notAfter, serial);
-        return issued.CopyWithPrivateKey(nodeKey);
+        X509Certificate2 issued = request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(Key), now.AddMinutes(-5), notAfter, serial);
+        if (!HasPrivateKey(nodeKey))
+        {
+            return issued;
+        }
+
+        using (issued)
+        {
+            // A certificate with a private key that Kestrel and SslStream can use on Linux.
+            using X509Certificate2 withKey = issued.CopyWithPrivateKey(nodeKey);
+            return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);
+        }
+    }
+
+    private static bool HasPrivateKey(ECDsa key)
+    {
+        try
+        {
+            key.ExportParameters(includePrivateParameters: true);
+            return true;
+        }
+        catch (CryptographicException)
+        {
+            return false;
+        }
     }
 
     /// <summary>True when <paramref name="certificate"/> is valid now and chains to <paramref name="service"/> (its signature checked).</summary>

@@ -1,0 +1,306 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text.Json.Nodes;
+using Confide.Attestation.Verification;
+using Confide.Ledger.Consensus;
+using Confide.Ledger.Kv;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Apps;
+using Confide.Ledger.Node.Governance;
+using Confide.Ledger.Node.Http;
+using Confide.Tee;
+using Microsoft.Extensions.Logging;
+
+namespace Confide.Ledger.Node.Hosting;
+
+/// <summary>Settings of a <see cref="LedgerNodeHost"/>.</summary>
+public sealed class LedgerNodeHostOptions
+{
+    /// <summary>Where the node keeps its sealed secrets, its ledger and its consensus log.</summary>
+    public required string DataDirectory { get; init; }
+
+    /// <summary>This node's consensus (node-to-node) address.</summary>
+    public required IPEndPoint NodeToNode { get; init; }
+
+    /// <summary>This node's HTTPS address for clients (and for forwarded requests).</summary>
+    public required Uri Rpc { get; init; }
+
+    /// <summary>The other nodes: consensus address → HTTPS address. The consensus membership is these and this node.</summary>
+    public IReadOnlyDictionary<IPEndPoint, Uri> Peers { get; init; } = new Dictionary<IPEndPoint, Uri>();
+
+    /// <summary>The TEE the node runs in: it attests the node when it joins and seals its secrets.</summary>
+    public required ITee Tee { get; init; }
+
+    /// <summary>Start a new service with this genesis (CCF's <c>start</c>); null to join or restart.</summary>
+    public ServiceGenesis? Genesis { get; init; }
+
+    /// <summary>Join the service through this node (CCF's <c>join</c>); needs <see cref="ServiceCertificate"/>.</summary>
+    public Uri? JoinTarget { get; init; }
+
+    /// <summary>The service identity a joiner expects its target to present (pinned, as clients do).</summary>
+    public X509Certificate2? ServiceCertificate { get; init; }
+
+    /// <summary>How joiners' quotes are verified (roots, simulation roots).</summary>
+    public QuoteVerifierOptions Verifier { get; init; } = new();
+
+    /// <summary>Accept joiners whose evidence comes from the simulation TEE (development only).</summary>
+    public bool AllowSimulatedJoiners { get; init; }
+
+    public LedgerApplication Application { get; init; } = LoggingApp.Create();
+
+    public TimeSpan SignatureDelay { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    public int SignatureTxInterval { get; init; } = 5000;
+
+    public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
+    public ILoggerFactory? LoggerFactory { get; init; }
+}
+
+/// <summary>
+/// A whole ledger node: its secrets (created for a new service, received by attested join, or
+/// unsealed on restart), its consensus over mutual TLS, the node layer, and its HTTPS API.
+/// </summary>
+public sealed class LedgerNodeHost : IAsyncDisposable
+{
+    private readonly NodeSecrets _secrets;
+    private readonly RaftConsensus _consensus;
+    private readonly LedgerServer _server;
+    private readonly QuoteVerifier _verifier;
+
+    private LedgerNodeHost(NodeSecrets secrets, LedgerNode node, RaftConsensus consensus, LedgerServer server, QuoteVerifier verifier)
+    {
+        _secrets = secrets;
+        Node = node;
+        _consensus = consensus;
+        _server = server;
+        _verifier = verifier;
+    }
+
+    public LedgerNode Node { get; }
+
+    public Uri Url => _server.Url;
+
+    public X509Certificate2 ServiceCertificate => _secrets.Service.Certificate;
+
+    public string NodeId => Node.NodeId;
+
+    /// <summary>How this node got its secrets: "start", "join" or "restart".</summary>
+    public string Origin { get; private set; } = "restart";
+
+    public static async Task<LedgerNodeHost> StartAsync(LedgerNodeHostOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string origin = "restart";
+        NodeSecrets secrets;
+        if (NodeSecrets.Exist(options.DataDirectory))
+        {
+            secrets = NodeSecrets.Load(options.DataDirectory, options.Tee);
+        }
+        else if (options.JoinTarget is not null)
+        {
+            secrets = await JoinAsync(options, cancellationToken).ConfigureAwait(false);
+            origin = "join";
+        }
+        else if (options.Genesis is not null)
+        {
+            secrets = CreateService(options);
+            origin = "start";
+        }
+        else
+        {
+            throw new ArgumentException($"'{options.DataDirectory}' holds no node; start a new service (a genesis) or join one (a target).", nameof(options));
+        }
+
+        try
+        {
+            if (origin != "restart")
+            {
+                secrets.Save(options.DataDirectory, options.Tee);
+            }
+
+            LedgerNodeHost host = await RunAsync(options, secrets, cancellationToken).ConfigureAwait(false);
+            host.Origin = origin;
+            return host;
+        }
+        catch
+        {
+            secrets.Dispose();
+            throw;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _server.DisposeAsync().ConfigureAwait(false);
+        await _consensus.DisposeAsync().ConfigureAwait(false);
+        await Node.DisposeAsync().ConfigureAwait(false);
+        _secrets.Dispose();
+    }
+
+    private static NodeSecrets CreateService(LedgerNodeHostOptions options)
+    {
+        var service = ServiceIdentity.Create();
+        var nodeKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        X509Certificate2 certificate = service.EndorseNode(nodeKey, [options.Rpc.Host], TimeSpan.FromDays(365));
+
+        // The starting node's own code is allowed to join, as CCF's initial code id.
+        var genesis = ServiceGenesis.FromJson(options.Genesis!.ToJson());
+        string ownCode = options.Tee.Identity.UniqueIdHex;
+        if (!genesis.CodeIds.Contains(ownCode))
+        {
+            genesis.CodeIds.Add(ownCode);
+        }
+
+        return new NodeSecrets(nodeKey, certificate, service, LedgerSecret.Generate(), genesis);
+    }
+
+    private static async Task<NodeSecrets> JoinAsync(LedgerNodeHostOptions options, CancellationToken cancellationToken)
+    {
+        X509Certificate2 service = options.ServiceCertificate ?? throw new ArgumentException("Joining needs the service certificate to pin.", nameof(options));
+        var nodeKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        using var exchange = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
+        TeeEvidence evidence = await options.Tee.GetEvidenceAsync(NodeJoin.ReportData(nodeKey, exchange), cancellationToken).ConfigureAwait(false);
+        JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, options.Rpc.Authority, options.NodeToNode.ToString());
+
+        using var http = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, service) },
+        });
+        for (int attempt = 1; ; attempt++)
+        {
+            using HttpResponseMessage response = await http.PostAsJsonAsync(new Uri(options.JoinTarget!, "/node/join"), request, cancellationToken).ConfigureAwait(false);
+            JsonObject body = await response.Content.ReadFromJsonAsync<JsonObject>(cancellationToken).ConfigureAwait(false)
+                ?? throw new NodeJoinException(NodeJoinError.Malformed, "The join answer is empty.");
+            if (response.StatusCode == HttpStatusCode.Accepted && attempt < 600)
+            {
+                // Pending: members have not yet voted this node trusted.
+                await Task.Delay(TimeSpan.FromSeconds(1), cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (!response.IsSuccessStatusCode)
+            {
+                throw new NodeJoinException(NodeJoinError.EvidenceRefused, $"The service refused to admit this node ({(int)response.StatusCode}): {body["error"]?["message"]}");
+            }
+
+            byte[] secrets = NodeJoin.OpenSecrets(exchange, body);
+            try
+            {
+                (byte[] none, byte[] serviceKey, byte[] ledgerSecret) = NodeSecrets.DeserializeSecrets(secrets);
+                var serviceEcdsa = ECDsa.Create();
+                serviceEcdsa.ImportPkcs8PrivateKey(serviceKey, out _);
+                CryptographicOperations.ZeroMemory(serviceKey);
+                X509Certificate2 serviceCertificate = X509Certificate2.CreateFromPem((string)body["service_certificate"]!);
+                if (!serviceCertificate.RawData.AsSpan().SequenceEqual(service.RawData))
+                {
+                    throw new NodeJoinException(NodeJoinError.Malformed, "The join answer names another service identity than the one pinned.");
+                }
+
+                X509Certificate2 nodeCertificate = NodeSecrets.WithKey(X509Certificate2.CreateFromPem((string)body["node_certificate"]!), nodeKey);
+                if (!ServiceIdentity.IsIssuedBy(nodeCertificate, serviceCertificate))
+                {
+                    throw new NodeJoinException(NodeJoinError.Malformed, "The node certificate in the join answer is not endorsed by the service identity.");
+                }
+
+                _ = none;
+                ServiceGenesis? genesis = body["genesis"] is JsonObject g ? ServiceGenesis.FromJson(g) : null;
+                var secret = LedgerSecret.FromBytes(ledgerSecret);
+                CryptographicOperations.ZeroMemory(ledgerSecret);
+                return new NodeSecrets(nodeKey, nodeCertificate, ServiceIdentity.FromKey(serviceEcdsa, serviceCertificate), secret, genesis);
+            }
+            finally
+            {
+                CryptographicOperations.ZeroMemory(secrets);
+            }
+        }
+    }
+
+    private static async Task<LedgerNodeHost> RunAsync(LedgerNodeHostOptions options, NodeSecrets secrets, CancellationToken cancellationToken)
+    {
+        var node = new LedgerNode(new LedgerNodeOptions
+        {
+            LedgerDirectory = Path.Combine(options.DataDirectory, "ledger"),
+            LedgerSecret = secrets.LedgerSecret,
+            Signer = new EcdsaLedgerSigner(secrets.NodeKey, secrets.NodeCertificate),
+            ServiceCertificate = secrets.Service.Certificate,
+            SignatureDelay = options.SignatureDelay,
+            SignatureTxInterval = options.SignatureTxInterval,
+        }, options.LoggerFactory?.CreateLogger<LedgerNode>());
+        RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
+        {
+            EndPoint = options.NodeToNode,
+            Members = [options.NodeToNode, .. options.Peers.Keys],
+            LogDirectory = Path.Combine(options.DataDirectory, "consensus"),
+            LowerElectionTimeout = options.LowerElectionTimeout,
+            UpperElectionTimeout = options.UpperElectionTimeout,
+            ServerTls = NodeChannels.Server(secrets.NodeCertificate, secrets.Service.Certificate),
+            ClientTls = NodeChannels.Client(secrets.NodeCertificate, secrets.Service.Certificate),
+        }, node, options.LoggerFactory, cancellationToken).ConfigureAwait(false);
+        node.Attach(consensus);
+
+        var verifier = new QuoteVerifier(options.Verifier);
+        var peers = new Dictionary<EndPoint, Uri> { [options.NodeToNode] = options.Rpc };
+        foreach ((IPEndPoint raft, Uri rpc) in options.Peers)
+        {
+            peers[raft] = rpc;
+        }
+
+        LedgerServer server = await LedgerServer.StartAsync(node, new LedgerServerOptions
+        {
+            Url = options.Rpc,
+            NodeCertificate = secrets.NodeCertificate,
+            Application = options.Application,
+            Peers = peers,
+            Genesis = secrets.Genesis,
+            NodeToNodeAddress = options.NodeToNode.ToString(),
+            LoggerFactory = options.LoggerFactory,
+            JoinHandler = (request, ct) => Task.FromResult(Admit(request, node, secrets, verifier, options.AllowSimulatedJoiners)),
+        }, cancellationToken).ConfigureAwait(false);
+        await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
+        return new LedgerNodeHost(secrets, node, consensus, server, verifier);
+    }
+
+    /// <summary>Admits a joiner whose evidence passes: endorses its key, sends the service secrets sealed to it.</summary>
+    private static JsonObject Admit(JsonObject request, LedgerNode node, NodeSecrets secrets, QuoteVerifier verifier, bool allowSimulation)
+    {
+        var allowed = new HashSet<string>(StringComparer.Ordinal);
+        bool genesisApplied = node.ExecuteRead(tx =>
+        {
+            tx.GetMap(GovernanceMaps.NodeCodeIds).ForEach((key, _) =>
+            {
+                allowed.Add(System.Text.Encoding.UTF8.GetString(key.Span));
+                return true;
+            });
+            return tx.GetMap(GovernanceMaps.ServiceInfo).Has(GovernanceMaps.SingletonKey);
+        }).Value;
+        if (!genesisApplied && secrets.Genesis is { } genesis)
+        {
+            // Before the genesis commits (it needs a second node), the starting node's configuration rules.
+            allowed.UnionWith(genesis.CodeIds);
+        }
+
+        var policy = new VerificationPolicy { AllowSimulation = allowSimulation };
+        using VerifiedJoin joiner = NodeJoin.Verify(request, verifier, policy, allowed);
+        string host = joiner.RpcAddress.Split(':')[0];
+        using X509Certificate2 endorsed = secrets.Service.EndorseNode(joiner.NodeKey, [host], TimeSpan.FromDays(365));
+        byte[] payload = NodeSecrets.SerializeSecrets([], secrets.Service.Key.ExportPkcs8PrivateKey(), secrets.LedgerSecret.Export());
+        try
+        {
+            JsonObject response = NodeJoin.SealSecrets(joiner.ExchangeKey, payload);
+            response["node_certificate"] = endorsed.ExportCertificatePem();
+            response["service_certificate"] = secrets.Service.Certificate.ExportCertificatePem();
+            response["genesis"] = secrets.Genesis?.ToJson();
+            return response;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(payload);
+        }
+    }
+}
