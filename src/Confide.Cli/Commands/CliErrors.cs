@@ -18,7 +18,8 @@ internal static class CliErrors
         {
             return await action();
         }
-        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or Confide.Attestation.Collateral.CollateralException or Confide.AttestationService.Client.AttestationClientException)
+        catch (Exception ex) when (ex is EnclavePackageException or EnclaveManifestException or EnclaveLaunchException or EnclaveCallException or TeeException or CryptographicException or IOException or UnauthorizedAccessException or ArgumentException or FormatException or Confide.Attestation.Collateral.CollateralException or Confide.AttestationService.Client.AttestationClientException
+            or Confide.Ledger.Ledger.LedgerFormatException or Confide.Ledger.Node.LedgerIntegrityException or Confide.Ledger.Node.Hosting.NodeJoinException or Confide.Tee.Sealing.SealingException)
         {
             Console.Error.WriteLine($"confide: {ex.Message}");
             return Failure;

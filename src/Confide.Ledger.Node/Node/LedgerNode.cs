@@ -34,6 +34,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private readonly Store _store = new();
     private readonly LedgerWriter _writer;
     private readonly LedgerAppender _appender;
+    private readonly MerkleTree _compactedTree = new([Sha256Hash.Zero]); // flushed at commits: what signatures record
     private readonly List<long> _terms = [0];                     // view of the entry at seqno i
     private readonly List<Sha256Hash> _writeSetDigests = [default]; // for receipts
     private readonly List<Sha256Hash> _claimsDigests = [default];
@@ -518,6 +519,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             }
 
             _terms.Add(entry.TxId.View);
+            _compactedTree.Append(entry.ComputeLeaf());
             _writeSetDigests.Add(entry.WriteSetDigest);
             _claimsDigests.Add(entry.ClaimsDigest);
             if (entry.IsSignature)
@@ -539,6 +541,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             }
 
             _committed = index;
+            _compactedTree.Flush(index);
             while (_commitWaiters.Count > 0 && _commitWaiters.First().Key <= index)
             {
                 KeyValuePair<long, List<TaskCompletionSource>> first = _commitWaiters.First();
@@ -567,6 +570,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         {
             int keep = (int)seqno + 1;
             _terms.RemoveRange(keep, _terms.Count - keep);
+            _compactedTree.Truncate(keep);
             _writeSetDigests.RemoveRange(keep, _writeSetDigests.Count - keep);
             _claimsDigests.RemoveRange(keep, _claimsDigests.Count - keep);
             foreach (long signature in _signatures.Keys.Where(s => s > seqno).ToList())
@@ -646,7 +650,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             Interlocked.Exchange(ref _firstUnsignedAt, 0);
             LedgerEntry? entry = null;
             _store.ApplyNext(
-                seqno => SignatureRecord.Create(_options.Signer, new TxId(term, seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(),
+                seqno => SignatureRecord.Create(_options.Signer, new TxId(term, seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(CompactedTree(seqno)),
                 (seqno, writeSet) => entry = _appender.Append(new TxId(term, seqno), writeSet));
             await AppendLocalEntryAsync(entry!, term, cancellationToken).ConfigureAwait(false);
 
@@ -657,6 +661,15 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         finally
         {
             _order.Release();
+        }
+    }
+
+    /// <summary>The tree as of <paramref name="seqno"/>, compacted to the last commit (CCF's public:ccf.internal.tree row): enough to name a damaged entry offline.</summary>
+    private byte[] CompactedTree(long seqno)
+    {
+        lock (_state)
+        {
+            return _compactedTree.Serialise(seqno);
         }
     }
 
