@@ -15,14 +15,15 @@ using Confide.Tee.Simulation;
 namespace Confide.Ledger.Node.Tests;
 
 /// <summary>
-/// Three <c>confide ledger</c> nodes as separate processes on 127.0.0.1: attested joins, writes
-/// under load, the leader killed, a follower restarted, receipts, a tampered ledger chunk, and a
-/// joiner whose code the service does not allow.
+/// Three ledger nodes, each the signed ledger enclave package run by <c>confide run</c> in its own
+/// process on 127.0.0.1: attested joins (the code id is the package's MRENCLAVE), writes under
+/// load, the leader killed, a follower restarted, receipts, a tampered ledger chunk, and a joiner
+/// whose code the service does not allow.
 /// </summary>
 public sealed class ProcessClusterTests : IDisposable
 {
-    private static readonly string Cli = Path.Combine(
-        typeof(ProcessClusterTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ConfideCliDirectory").Value!, "confide.dll");
+    private static readonly string CliDirectory = typeof(ProcessClusterTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>().Single(a => a.Key == "ConfideCliDirectory").Value!;
+    private static readonly string Cli = Path.Combine(CliDirectory, "confide.dll");
 
     private readonly string _root = Directory.CreateTempSubdirectory("confide-ledger-cluster-").FullName;
     private readonly (int Raft, int Rpc)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (Free(), Free()))];
@@ -36,7 +37,23 @@ public sealed class ProcessClusterTests : IDisposable
         using X509Certificate2 user = new CertificateRequest("CN=user0", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
         _user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
         File.WriteAllText(Path.Combine(_root, "user.pem"), _user.ExportCertificatePem());
+
+        // The node package, signed once: every node runs these measured files.
+        string unsigned = Path.Combine(CliDirectory, "ledger-enclave");
+        foreach (string file in Directory.EnumerateFiles(unsigned, "*", SearchOption.AllDirectories))
+        {
+            string copy = Path.Combine(Package, Path.GetRelativePath(unsigned, file));
+            Directory.CreateDirectory(Path.GetDirectoryName(copy)!);
+            File.Copy(file, copy);
+        }
+
+        using RSA signer = Confide.Enclave.Signing.EnclaveSigningKey.Generate();
+        PackageIdentity = Confide.Enclave.EnclavePackage.Sign(Package, signer);
     }
+
+    private string Package => Path.Combine(_root, "confide-ledger");
+
+    private Confide.Enclave.EnclavePackageIdentity PackageIdentity { get; }
 
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
@@ -187,6 +204,7 @@ public sealed class ProcessClusterTests : IDisposable
             if (line.StartsWith("node ", StringComparison.Ordinal))
             {
                 _nodeIds[i] = line.Split(' ')[1];
+                Assert.Contains($"code id {PackageIdentity.MrEnclaveHex}", line, StringComparison.Ordinal);
             }
 
             if (line.StartsWith("rpc: ", StringComparison.Ordinal))
@@ -203,11 +221,12 @@ public sealed class ProcessClusterTests : IDisposable
     {
         var arguments = new List<string>
         {
-            "ledger", join ? "join" : "start",
+            "run", Package, "--tee", "simulation", "--",
+            join ? "join" : "start",
             "--data-dir", Path.Combine(_root, $"n{i}"),
             "--node-address", $"127.0.0.1:{_ports[i].Raft}",
             "--rpc-address", $"https://127.0.0.1:{_ports[i].Rpc}",
-            "--tee", "simulation", "--allow-simulation",
+            "--allow-simulation",
             "--signature-interval-ms", "20", "--election-timeout-ms", "500",
         };
         for (int peer = 0; peer < 3; peer++)
