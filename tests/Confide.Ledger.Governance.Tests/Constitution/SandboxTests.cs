@@ -23,7 +23,7 @@ public sealed class SandboxTests
 
         Assert.Equal(ScriptFailureKind.StatementLimit, stopped.Kind);
         Assert.Equal("vote() was stopped after 1000000 statements, the sandbox's limit.", stopped.Reason);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+        AssertPrompt(clock.Elapsed);
     }
 
     [Fact]
@@ -40,7 +40,7 @@ public sealed class SandboxTests
 
         Assert.Equal(ScriptFailureKind.MemoryLimit, stopped.Kind);
         Assert.Contains("allocating more than 67108864 bytes", stopped.Reason, StringComparison.Ordinal);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(3), $"took {clock.Elapsed}");
+        AssertPrompt(clock.Elapsed);
     }
 
     [Fact]
@@ -237,6 +237,9 @@ public sealed class SandboxTests
 
         Assert.Equal("TypeError: ccf.bufToStr: argument 1 must be an ArrayBuffer", stopped.Reason);
     }
+
+    // Typically under half a second; the bound only tells a stopped script from a hang on a busy machine.
+    private static void AssertPrompt(TimeSpan elapsed) => Assert.True(elapsed < TimeSpan.FromSeconds(10), $"took {elapsed}");
 
     private bool Vote(string ballot) => _runtime.Vote(_store.BeginTransaction(), ballot, Proposal, "proposer");
 }
