@@ -20,6 +20,12 @@ if (args is ["key-release"])
     return 0;
 }
 
+if (args is ["ledger-load"])
+{
+    await Confide.Benchmarks.LedgerLoad.RunAsync();
+    return 0;
+}
+
 if (args is ["attest-load"])
 {
     await AttestationLoad.RunAsync();

@@ -12,7 +12,7 @@ namespace Confide.Ledger.Node;
 /// <summary>
 /// One node of the ledger service, CCF's node layer: it executes transactions on the KV store
 /// while it leads, serialises each into a ledger entry whose position in the consensus log is its
-/// transaction id (view = term, seqno = index), signs the Merkle root at intervals, and applies
+/// transaction id (view from the consensus term, a dense seqno), signs the Merkle root at intervals, and applies
 /// what the consensus commits — its own entries and, as a follower, the leader's.
 /// </summary>
 /// <remarks>
@@ -350,7 +350,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             }
 
             LedgerEntry? entry = null;
-            CommitResult result = transaction.TryCommit((version, writeSet) => entry = _appender.Append(new TxId(term, version), writeSet, claimsDigest));
+            CommitResult result = transaction.TryCommit((version, writeSet) => entry = _appender.Append(new TxId(ViewOfTerm(term), version), writeSet, claimsDigest));
             if (result.Status == CommitStatus.Conflict)
             {
                 return null;
@@ -408,9 +408,9 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         // The leader's own entries come with the entry as context; the others are decoded (and
         // their GCM tag checked) here. The view is the term the entry was appended in.
         LedgerEntry entry = committed.Context as LedgerEntry ?? LedgerEntry.Parse(committed.Payload, _options.LedgerSecret);
-        if (entry.TxId.View != committed.Term)
+        if (entry.TxId.View != ViewOfTerm(committed.Term))
         {
-            throw new LedgerIntegrityException($"Entry {entry.TxId} was committed in term {committed.Term}: only the leader of view {entry.TxId.View} may write it.");
+            throw new LedgerIntegrityException($"Entry {entry.TxId} was committed in term {committed.Term} (view {ViewOfTerm(committed.Term)}): only the leader of view {entry.TxId.View} may write it.");
         }
 
         long seqno = entry.TxId.Seqno;
@@ -650,8 +650,8 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             Interlocked.Exchange(ref _firstUnsignedAt, 0);
             LedgerEntry? entry = null;
             _store.ApplyNext(
-                seqno => SignatureRecord.Create(_options.Signer, new TxId(term, seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(CompactedTree(seqno)),
-                (seqno, writeSet) => entry = _appender.Append(new TxId(term, seqno), writeSet));
+                seqno => SignatureRecord.Create(_options.Signer, new TxId(ViewOfTerm(term), seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(CompactedTree(seqno)),
+                (seqno, writeSet) => entry = _appender.Append(new TxId(ViewOfTerm(term), seqno), writeSet));
             await AppendLocalEntryAsync(entry!, term, cancellationToken).ConfigureAwait(false);
 
             // The signature itself is not a transaction that needs signing.
@@ -672,6 +672,12 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             return _compactedTree.Serialise(seqno);
         }
     }
+
+    /// <summary>
+    /// The view of entries appended in a consensus term. Views start at 1 (a single-node engine may
+    /// lead in term 0), and a recovered service continues above the views of the ledger it recovered.
+    /// </summary>
+    private long ViewOfTerm(long term) => term + _options.ViewOffset;
 
     private void ThrowIfFailed()
     {

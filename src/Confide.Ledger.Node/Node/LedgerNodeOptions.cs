@@ -24,6 +24,9 @@ public sealed class LedgerNodeOptions
     /// <summary>...or this long after the first unsigned one (CCF's ledger_signatures.delay), whichever comes first.</summary>
     public TimeSpan SignatureDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    /// <summary>Added to the consensus term to make the view: views start at 1, and a recovered service continues above the old ledger's.</summary>
+    public long ViewOffset { get; init; } = 1;
+
     /// <summary>Chunk size of the ledger files.</summary>
     public long ChunkSize { get; init; } = 5 * 1024 * 1024;
 }

@@ -1,0 +1,298 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using Confide.Ledger.Consensus;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Merkle;
+using Confide.Ledger.Node;
+using Confide.Ledger.Node.Apps;
+using Confide.Ledger.Node.Http;
+using Confide.Ledger.Receipts;
+
+namespace Confide.Benchmarks;
+
+/// <summary>
+/// <c>ledger-load</c>: the logging app under closed-loop load on loopback, 1 node and 3 nodes in
+/// this process, writes answered before commit and on commit; then offline receipt verification.
+/// Figures are ratios against the 1-node, before-commit rate and the raw ECDSA verify rate measured
+/// in the same run.
+/// </summary>
+internal static class LedgerLoad
+{
+    private const int Clients = 64;
+    private static readonly TimeSpan Duration = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan SignatureDelay = TimeSpan.FromMilliseconds(10);
+
+    public static async Task RunAsync()
+    {
+        Console.WriteLine($"ledger-load: {Environment.ProcessorCount} cores, {Clients} closed-loop clients (HTTP/1.1, TLS, user certificate), {Duration.TotalSeconds:0} s per row after {Warmup.TotalSeconds:0} s warm-up;");
+        Console.WriteLine($"signature transaction every {SignatureDelay.TotalMilliseconds:0} ms or 5000 transactions; 64-byte messages to /app/log/private.");
+        var rows = new List<(string Name, Result Result)>();
+        string? receiptsJson = null;
+        X509Certificate2? service = null;
+        foreach (int nodes in new[] { 1, 3 })
+        {
+            await using var cluster = await BenchCluster.StartAsync(nodes);
+            rows.Add(($"{nodes} node{(nodes > 1 ? "s" : "")}, answered before commit", await LoadAsync(cluster, "/app/log/private")));
+            rows.Add(($"{nodes} node{(nodes > 1 ? "s" : "")}, answered on commit", await LoadAsync(cluster, "/app/log/blocking/private")));
+            if (nodes == 3)
+            {
+                receiptsJson = await CollectReceiptsAsync(cluster, 200);
+                service = X509CertificateLoader.LoadCertificate(cluster.Service.Certificate.RawData);
+            }
+        }
+
+        double baseline = rows[0].Result.PerSecond;
+        Console.WriteLine();
+        Console.WriteLine("| configuration | tx/s | vs 1 node before commit | p50 | p99 | errors |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach ((string name, Result result) in rows)
+        {
+            Console.WriteLine($"| {name} | {result.PerSecond:0} | {result.PerSecond / baseline:0.00} | {result.P50:0.00} ms | {result.P99:0.00} ms | {result.Errors} |");
+        }
+
+        Receipt[] receipts = [.. receiptsJson!.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(Receipt.Parse)];
+        (double verifyRate, double rawRate, double parallelRate) = MeasureReceipts(receipts, service!);
+        Console.WriteLine();
+        Console.WriteLine("| receipt verification | per second | vs raw ECDSA P-384 verify |");
+        Console.WriteLine("|---|---:|---:|");
+        Console.WriteLine($"| raw ECDSA P-384 VerifyHash (baseline), 1 thread | {rawRate:0} | 1.00 |");
+        Console.WriteLine($"| ReceiptVerifier.Verify (leaf, proof, signature, endorsement), 1 thread | {verifyRate:0} | {verifyRate / rawRate:0.00} |");
+        Console.WriteLine($"| ReceiptVerifier.Verify, {Environment.ProcessorCount} threads | {parallelRate:0} | {parallelRate / rawRate:0.00} |");
+    }
+
+    private static async Task<Result> LoadAsync(BenchCluster cluster, string path)
+    {
+        Uri leader = await cluster.LeaderUrlAsync();
+        using HttpClient client = cluster.Client(Clients);
+        var latencies = new List<double>[Clients];
+        int errors = 0;
+        long id = Random.Shared.NextInt64(1, long.MaxValue / 2);
+        var stopwatch = Stopwatch.StartNew();
+        TimeSpan end = Warmup + Duration;
+        await Task.WhenAll(Enumerable.Range(0, Clients).Select(async c =>
+        {
+            latencies[c] = [];
+            while (stopwatch.Elapsed < end)
+            {
+                long started = Stopwatch.GetTimestamp();
+                using HttpResponseMessage response = await client.PostAsJsonAsync(new Uri(leader, path), new { id = Interlocked.Increment(ref id), msg = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef" });
+                double elapsed = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                if (!response.IsSuccessStatusCode)
+                {
+                    Interlocked.Increment(ref errors);
+                }
+                else if (stopwatch.Elapsed > Warmup)
+                {
+                    latencies[c].Add(elapsed);
+                }
+            }
+        }));
+        double[] all = [.. latencies.SelectMany(l => l).Order()];
+        return new Result(all.Length / Duration.TotalSeconds, Percentile(all, 0.5), Percentile(all, 0.99), errors);
+    }
+
+    private static async Task<string> CollectReceiptsAsync(BenchCluster cluster, int count)
+    {
+        Uri leader = await cluster.LeaderUrlAsync();
+        using HttpClient client = cluster.Client(4);
+        var ids = new List<TxId>();
+        for (int i = 0; i < count; i++)
+        {
+            using HttpResponseMessage response = await client.PostAsJsonAsync(new Uri(leader, "/app/log/blocking/public"), new { id = 10_000_000 + i, msg = $"receipt {i}" });
+            ids.Add(TxId.Parse(response.Headers.GetValues("x-ms-ccf-transaction-id").Single()));
+        }
+
+        var receipts = new List<string>();
+        foreach (TxId id in ids)
+        {
+            while (true)
+            {
+                using HttpResponseMessage response = await client.GetAsync(new Uri(leader, $"/app/receipt?transaction_id={id}"));
+                if (response.StatusCode == HttpStatusCode.OK)
+                {
+                    receipts.Add((await response.Content.ReadAsStringAsync()).ReplaceLineEndings(" "));
+                    break;
+                }
+
+                await Task.Delay(5);
+            }
+        }
+
+        return string.Join('\n', receipts);
+    }
+
+    private static (double Verify, double Raw, double Parallel) MeasureReceipts(Receipt[] receipts, X509Certificate2 service)
+    {
+        using X509Certificate2 node = X509Certificate2.CreateFromPem(receipts[0].CertificatePem);
+        using ECDsa key = node.GetECDsaPublicKey()!;
+        Sha256Hash root = receipts[0].ComputeRoot();
+        byte[] signature = receipts[0].Signature;
+        double raw = Rate(() =>
+        {
+            if (!key.VerifyHash(root.Span, signature, DSASignatureFormat.Rfc3279DerSequence))
+            {
+                throw new InvalidOperationException("The raw signature does not verify.");
+            }
+        });
+        int next = 0;
+        double verify = Rate(() => ReceiptVerifier.Verify(receipts[next++ % receipts.Length], service));
+        var stopwatch = Stopwatch.StartNew();
+        long done = 0;
+        Parallel.For(0, Environment.ProcessorCount, _ =>
+        {
+            int i = 0;
+            while (stopwatch.Elapsed < TimeSpan.FromSeconds(3))
+            {
+                ReceiptVerifier.Verify(receipts[i++ % receipts.Length], service);
+                Interlocked.Increment(ref done);
+            }
+        });
+        return (verify, raw, done / stopwatch.Elapsed.TotalSeconds);
+    }
+
+    private static double Rate(Action action)
+    {
+        for (int i = 0; i < 200; i++)
+        {
+            action();
+        }
+
+        var stopwatch = Stopwatch.StartNew();
+        long count = 0;
+        while (stopwatch.Elapsed < TimeSpan.FromSeconds(3))
+        {
+            action();
+            count++;
+        }
+
+        return count / stopwatch.Elapsed.TotalSeconds;
+    }
+
+    private static double Percentile(double[] sorted, double p) => sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)(p * sorted.Length))];
+
+    private readonly record struct Result(double PerSecond, double P50, double P99, int Errors);
+
+    /// <summary>n nodes with their HTTPS front ends in this process, one user.</summary>
+    private sealed class BenchCluster : IAsyncDisposable
+    {
+        private readonly List<IAsyncDisposable> _owned = [];
+        private readonly List<RaftConsensus> _consensus = [];
+        private readonly List<Uri> _urls = [];
+        private readonly string _root = Directory.CreateTempSubdirectory("confide-ledger-bench-").FullName;
+        private X509Certificate2 _user = null!;
+
+        public ServiceIdentity Service { get; } = ServiceIdentity.Create();
+
+        public static async Task<BenchCluster> StartAsync(int count)
+        {
+            var cluster = new BenchCluster();
+            using var userKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+            using (X509Certificate2 user = new CertificateRequest("CN=bench", userKey, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1)))
+            {
+                cluster._user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
+            }
+
+            var genesis = new ServiceGenesis();
+            genesis.Users.Add(X509CertificateLoader.LoadCertificate(cluster._user.RawData));
+            IPEndPoint[] raft = [.. Enumerable.Range(0, count).Select(_ => Free())];
+            Uri[] urls = [.. Enumerable.Range(0, count).Select(_ => new Uri($"https://127.0.0.1:{Free().Port}"))];
+            byte[] secret = RandomNumberGenerator.GetBytes(LedgerSecret.Size);
+            for (int i = 0; i < count; i++)
+            {
+                var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+                X509Certificate2 certificate = cluster.Service.EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
+                var node = new LedgerNode(new LedgerNodeOptions
+                {
+                    LedgerDirectory = Path.Combine(cluster._root, $"n{i}", "ledger"),
+                    LedgerSecret = LedgerSecret.FromBytes(secret),
+                    Signer = new EcdsaLedgerSigner(key, certificate),
+                    ServiceCertificate = cluster.Service.Certificate,
+                    SignatureDelay = SignatureDelay,
+                });
+                RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
+                {
+                    EndPoint = raft[i],
+                    Members = raft,
+                    LogDirectory = Path.Combine(cluster._root, $"n{i}", "raft"),
+                    ServerTls = NodeChannels.Server(certificate, cluster.Service.Certificate),
+                    ClientTls = NodeChannels.Client(certificate, cluster.Service.Certificate),
+                }, node);
+                node.Attach(consensus);
+                await consensus.StartAsync();
+                LedgerServer server = await LedgerServer.StartAsync(node, new LedgerServerOptions
+                {
+                    Url = urls[i],
+                    NodeCertificate = certificate,
+                    Application = LoggingApp.Create(),
+                    Peers = Enumerable.Range(0, count).ToDictionary(n => (EndPoint)raft[n], n => urls[n]),
+                    Genesis = genesis,
+                    NodeToNodeAddress = raft[i].ToString(),
+                });
+                cluster._owned.Add(server);
+                cluster._owned.Add(consensus);
+                cluster._owned.Add(node);
+                cluster._consensus.Add(consensus);
+                cluster._urls.Add(urls[i]);
+            }
+
+            return cluster;
+        }
+
+        public async Task<Uri> LeaderUrlAsync()
+        {
+            using HttpClient client = Client(1);
+            while (true)
+            {
+                int leader = _consensus.FindIndex(c => c.IsLeader);
+                if (leader >= 0)
+                {
+                    using HttpResponseMessage response = await client.GetAsync(new Uri(_urls[leader], "/app/log/private/count"));
+                    if (response.IsSuccessStatusCode)
+                    {
+                        return _urls[leader];
+                    }
+                }
+
+                await Task.Delay(50);
+            }
+        }
+
+        public HttpClient Client(int connections)
+        {
+            X509Certificate2 service = Service.Certificate;
+            return new HttpClient(new SocketsHttpHandler
+            {
+                MaxConnectionsPerServer = connections,
+                SslOptions =
+                {
+                    RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, service),
+                    ClientCertificates = [_user],
+                },
+            });
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            foreach (IAsyncDisposable owned in _owned)
+            {
+                await owned.DisposeAsync();
+            }
+
+            Service.Dispose();
+            _user.Dispose();
+            Directory.Delete(_root, recursive: true);
+        }
+
+        private static IPEndPoint Free()
+        {
+            using var probe = new TcpListener(IPAddress.Loopback, 0);
+            probe.Start();
+            return (IPEndPoint)probe.LocalEndpoint;
+        }
+    }
+}
