@@ -22,6 +22,8 @@ public sealed class RaftConsensus : IConsensus
     private readonly WriteAheadLog _log;
     private readonly StateMachineAdapter _machine;
     private int _disposed;
+    private int _flushRequested;
+    private int _flushing;
 
     private RaftConsensus(RaftCluster cluster, WriteAheadLog log, StateMachineAdapter machine, IPEndPoint endPoint)
     {
@@ -109,10 +111,32 @@ public sealed class RaftConsensus : IConsensus
 
     public void Flush()
     {
-        if (IsLeader)
+        // Coalesced: one replication round at a time; appends made during a round start the next
+        // one when it ends, so a burst of appends costs a round or two, not a round each.
+        if (!IsLeader)
         {
-            _ = ForceReplicationAsync();
+            return;
         }
+
+        Interlocked.Exchange(ref _flushRequested, 1);
+        if (Interlocked.CompareExchange(ref _flushing, 1, 0) == 0)
+        {
+            _ = FlushLoopAsync();
+        }
+    }
+
+    private async Task FlushLoopAsync()
+    {
+        do
+        {
+            while (Interlocked.Exchange(ref _flushRequested, 0) == 1)
+            {
+                await ForceReplicationAsync().ConfigureAwait(false);
+            }
+
+            Volatile.Write(ref _flushing, 0);
+        }
+        while (Volatile.Read(ref _flushRequested) == 1 && Interlocked.CompareExchange(ref _flushing, 1, 0) == 0);
     }
 
     public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default) =>

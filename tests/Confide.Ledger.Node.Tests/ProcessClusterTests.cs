@@ -155,7 +155,7 @@ public sealed class ProcessClusterTests : IDisposable
         using SimulatedPlatform platform = SimulatedPlatform.OpenOrCreate(Simulation);
         var other = new TeeIdentity(TeeKind.Simulation, SHA256.HashData("other ledger code"u8), LedgerIdentity.Simulated().SignerId, LedgerIdentity.ProductId, 1, false);
         using var tee = new SimulationTee(platform, other);
-        using var nodeKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        using var nodeKey = ServiceIdentity.CreateNodeKey();
         using var exchange = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         TeeEvidence evidence = await tee.GetEvidenceAsync(NodeJoin.ReportData(nodeKey, exchange), Ct);
         JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, "127.0.0.1:1", "127.0.0.1:2");
@@ -166,7 +166,7 @@ public sealed class ProcessClusterTests : IDisposable
         Assert.Contains($"Code id {Convert.ToHexStringLower(other.UniqueId)} is not allowed", message, StringComparison.Ordinal);
 
         // The same evidence bound to other keys than the request's is refused too.
-        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        using var otherKey = ServiceIdentity.CreateNodeKey();
         request["node_public_key"] = otherKey.ExportSubjectPublicKeyInfoPem();
         HttpResponseMessage unbound = await client.PostAsJsonAsync(Url(0, "/node/join"), request, Ct);
         Assert.Equal(HttpStatusCode.Forbidden, unbound.StatusCode);

@@ -53,7 +53,7 @@ internal sealed class TestCluster : IAsyncDisposable
     /// <param name="endorsedBy">Who endorses the node's certificate (default: the service; another identity makes a rogue node).</param>
     public async Task StartAsync(int i, CancellationToken cancellationToken, ServiceIdentity? endorsedBy = null)
     {
-        var key = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var key = ServiceIdentity.CreateNodeKey();
         X509Certificate2 certificate = (endorsedBy ?? Service).EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
         var secret = LedgerSecret.FromBytes(_secret);
         _owned.Add(key);

@@ -146,7 +146,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     private static NodeSecrets CreateService(LedgerNodeHostOptions options)
     {
         var service = ServiceIdentity.Create();
-        var nodeKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var nodeKey = ServiceIdentity.CreateNodeKey();
         X509Certificate2 certificate = service.EndorseNode(nodeKey, [options.Rpc.Host], TimeSpan.FromDays(365));
 
         // The starting node's own code is allowed to join, as CCF's initial code id.
@@ -163,7 +163,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     private static async Task<NodeSecrets> JoinAsync(LedgerNodeHostOptions options, CancellationToken cancellationToken)
     {
         X509Certificate2 service = options.ServiceCertificate ?? throw new ArgumentException("Joining needs the service certificate to pin.", nameof(options));
-        var nodeKey = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+        var nodeKey = ServiceIdentity.CreateNodeKey();
         using var exchange = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         TeeEvidence evidence = await options.Tee.GetEvidenceAsync(NodeJoin.ReportData(nodeKey, exchange), cancellationToken).ConfigureAwait(false);
         JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, options.Rpc.Authority, options.NodeToNode.ToString());

@@ -66,11 +66,11 @@ public static class NodeJoin
             throw new NodeJoinException(NodeJoinError.Malformed, $"A public key does not parse: {ex.Message}");
         }
 
-        if (nodeKey.KeySize != 384 || exchangeKey.KeySize != 384)
+        if (nodeKey.KeySize != 256 || exchangeKey.KeySize != 384)
         {
             nodeKey.Dispose();
             exchangeKey.Dispose();
-            throw new NodeJoinException(NodeJoinError.Malformed, "Node and exchange keys must be P-384.");
+            throw new NodeJoinException(NodeJoinError.Malformed, "The node key must be P-256 and the exchange key P-384.");
         }
 
         QuoteVerificationResult result;

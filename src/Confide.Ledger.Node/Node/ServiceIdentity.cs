@@ -31,6 +31,12 @@ public sealed class ServiceIdentity : IDisposable
         return new ServiceIdentity(key, certificate);
     }
 
+    /// <summary>
+    /// A new node key. P-256, as CCF allows for node identities (the service identity stays P-384):
+    /// every receipt is verified against a node's signature, and P-256 verifies several times faster.
+    /// </summary>
+    public static ECDsa CreateNodeKey() => ECDsa.Create(ECCurve.NamedCurves.nistP256);
+
     /// <summary>The identity from its key and certificate (owned from now on).</summary>
     public static ServiceIdentity FromKey(ECDsa key, X509Certificate2 certificate) => new(key, certificate);
 

@@ -246,6 +246,34 @@ public sealed class ReceiptTests : IClassFixture<ReceiptTests.LedgerFixture>
         Assert.Throws<ArgumentException>(() => ReceiptBuilder.Build(ledger.Appender.Tree, later.TxId.Seqno, components, SignatureOf(firstSignature)));
     }
 
+    [Fact]
+    public void ServiceReceiptVerifier_RemembersEndorsedNodesButStillChecksEveryReceipt()
+    {
+        using var verifier = new ServiceReceiptVerifier(_fixture.Ledger.Service.Certificate);
+        verifier.Verify(BuildReceipt(3));
+        verifier.Verify(BuildReceipt(4)); // the node is remembered now
+
+        Receipt good = BuildReceipt(6);
+        LeafComponents components = good.LeafComponents!;
+        Receipt otherLeaf = WithComponents(good, components with { ClaimsDigest = Sha256Hash.Compute("claim"u8) });
+        Assert.Equal(ReceiptVerificationError.InvalidSignature, Assert.Throws<ReceiptVerificationException>(() => verifier.Verify(otherLeaf)).Error);
+
+        byte[] signature = good.Signature.ToArray();
+        signature[^1] ^= 1;
+        Receipt forged = new(good.CertificatePem, good.NodeId, components, null, good.Proof, signature, good.ServiceEndorsements);
+        Assert.Equal(ReceiptVerificationError.InvalidSignature, Assert.Throws<ReceiptVerificationException>(() => verifier.Verify(forged)).Error);
+
+        Receipt wrongNode = new(good.CertificatePem, new string('a', 64), components, null, good.Proof, good.Signature, good.ServiceEndorsements);
+        Assert.Equal(ReceiptVerificationError.NodeIdMismatch, Assert.Throws<ReceiptVerificationException>(() => verifier.Verify(wrongNode)).Error);
+
+        // A node of another service is never remembered as endorsed.
+        using X509Certificate2 azureService = X509Certificate2.CreateFromPem(KnownVectors.AzureServiceCertificate);
+        Assert.Equal(ReceiptVerificationError.UntrustedCertificate, Assert.Throws<ReceiptVerificationException>(() => verifier.Verify(KnownVectors.AzureReceipt)).Error);
+        Assert.Equal(ReceiptVerificationError.UntrustedCertificate, Assert.Throws<ReceiptVerificationException>(() => verifier.Verify(KnownVectors.AzureReceipt)).Error);
+        using var azure = new ServiceReceiptVerifier(azureService);
+        Assert.Equal(new TxId(2, 35), azure.Verify(KnownVectors.AzureReceipt).TxId);
+    }
+
     private Receipt BuildReceipt(long seqno)
     {
         TestLedger ledger = _fixture.Ledger;
