@@ -30,7 +30,7 @@ public sealed class LedgerApiTests : IAsyncLifetime
         using HttpClient client = Client(null);
         foreach (Uri node in _cluster.Urls)
         {
-            await WaitForAsync(async () => (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, "/node/network"), Ct))!["service_status"], s => s == "Open");
+            await WaitForAsync(async () => (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, "/node/network"), Ct))!["service_status"], s => s == "Opening");
         }
     }
 
@@ -70,7 +70,7 @@ public sealed class LedgerApiTests : IAsyncLifetime
 
         // The service: open, its identity, three nodes recorded, a primary named.
         JsonObject network = await WaitForAsync(async () => (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[follower], "/node/network"), Ct))!, n => n["primary_id"] is not null);
-        Assert.Equal("Open", (string?)network["service_status"]);
+        Assert.Equal("Opening", (string?)network["service_status"]);
         Assert.Equal(leader.NodeId, (string?)network["primary_id"]);
         JsonObject nodes = await WaitForAsync(async () => (await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[0], "/node/network/nodes"), Ct))!, n => n["nodes"]!.AsArray().Count == 3);
         Assert.All(nodes["nodes"]!.AsArray(), n => Assert.Equal("Trusted", (string?)n!["status"]));

@@ -30,6 +30,7 @@ public sealed class ProcessClusterTests : IDisposable
     private readonly Process?[] _nodes = new Process?[3];
     private readonly string?[] _nodeIds = new string?[3];
     private readonly X509Certificate2 _user;
+    private readonly Consortium _members = new(3);
 
     public ProcessClusterTests()
     {
@@ -37,6 +38,11 @@ public sealed class ProcessClusterTests : IDisposable
         using X509Certificate2 user = new CertificateRequest("CN=user0", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
         _user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
         File.WriteAllText(Path.Combine(_root, "user.pem"), _user.ExportCertificatePem());
+        int m = 0;
+        foreach (X509Certificate2 member in _members.Certificates)
+        {
+            File.WriteAllText(Path.Combine(_root, $"member{m++}.pem"), member.ExportCertificatePem());
+        }
 
         // The node package, signed once: every node runs these measured files.
         string unsigned = Path.Combine(CliDirectory, "ledger-enclave");
@@ -62,13 +68,35 @@ public sealed class ProcessClusterTests : IDisposable
     private string ServicePem => Path.Combine(_root, "n0", "service_cert.pem");
 
     [Fact]
-    public async Task A_three_process_service_survives_its_leader_keeps_every_committed_write_and_detects_a_tampered_ledger()
+    public async Task A_three_process_service_opened_by_its_members_admits_a_node_they_vote_trusted_survives_its_leader_and_detects_a_tampered_ledger()
     {
         await StartNodeAsync(0);
         await StartNodeAsync(1);
-        await StartNodeAsync(2);
         using X509Certificate2 service = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(ServicePem, Ct));
         using HttpClient client = Client(service, _user);
+        await WaitForAsync(async () => (string?)(await GetJsonAsync(client, 1, "/node/network"))?["service_status"] == "Opening", "the genesis");
+
+        // The members open the service; from then on a joiner waits for their vote.
+        await _members.ActivateAsync(client, Url(1, ""), Ct);
+        JsonObject opened = await _members.PassAsync(client, Url(1, ""), new JsonArray(new JsonObject
+        {
+            ["name"] = "transition_service_to_open",
+            ["args"] = new JsonObject { ["next_service_identity"] = service.ExportCertificatePem() },
+        }), Ct);
+        Assert.Equal("Accepted", (string?)opened["proposalState"]);
+        Task joining = StartNodeAsync(2);
+        string? pending = null;
+        await WaitForAsync(async () =>
+        {
+            JsonArray nodes = (await GetJsonAsync(client, 0, "/node/network/nodes"))!["nodes"]!.AsArray();
+            pending = (string?)nodes.FirstOrDefault(n => (string?)n!["status"] == "Pending")?["node_id"];
+            return pending is not null;
+        }, "the third node to be recorded Pending");
+        Assert.False(joining.IsCompleted, "the third node joined before the members voted");
+        JsonObject trusted = await _members.PassAsync(client, Url(0, ""), new JsonArray(new JsonObject { ["name"] = "transition_node_to_trusted", ["args"] = new JsonObject { ["node_id"] = pending } }), Ct);
+        Assert.Equal("Accepted", (string?)trusted["proposalState"]);
+        await joining;
+        Assert.Equal(pending, _nodeIds[2]);
         for (int i = 0; i < 3; i++)
         {
             await WaitForAsync(async () => (string?)(await GetJsonAsync(client, i, "/node/network"))?["service_status"] == "Open", $"node {i} to see the open service");
@@ -190,6 +218,7 @@ public sealed class ProcessClusterTests : IDisposable
         }
 
         _user.Dispose();
+        _members.Dispose();
         Directory.Delete(_root, recursive: true);
     }
 
@@ -239,7 +268,7 @@ public sealed class ProcessClusterTests : IDisposable
 
         arguments.AddRange(join
             ? ["--target", $"https://127.0.0.1:{_ports[0].Rpc}", "--service-cert", ServicePem]
-            : ["--user-cert", Path.Combine(_root, "user.pem")]);
+            : ["--user-cert", Path.Combine(_root, "user.pem"), "--member-cert", Path.Combine(_root, "member0.pem"), "--member-cert", Path.Combine(_root, "member1.pem"), "--member-cert", Path.Combine(_root, "member2.pem")]);
         return Start(arguments);
     }
 

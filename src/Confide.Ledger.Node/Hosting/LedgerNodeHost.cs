@@ -8,7 +8,7 @@ using Confide.Ledger.Consensus;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
 using Confide.Ledger.Node.Apps;
-using Confide.Ledger.Node.Governance;
+using Confide.Ledger.Governance;
 using Confide.Ledger.Node.Http;
 using Confide.Tee;
 using Microsoft.Extensions.Logging;
@@ -260,24 +260,30 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             Genesis = secrets.Genesis,
             NodeToNodeAddress = options.NodeToNode.ToString(),
             LoggerFactory = options.LoggerFactory,
-            JoinHandler = (request, ct) => Task.FromResult(Admit(request, node, secrets, verifier, options.AllowSimulatedJoiners)),
+            JoinHandler = (request, ct) => AdmitAsync(request, node, secrets, verifier, options.AllowSimulatedJoiners, ct),
         }, cancellationToken).ConfigureAwait(false);
         await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
         return new LedgerNodeHost(secrets, node, consensus, server, verifier);
     }
 
-    /// <summary>Admits a joiner whose evidence passes: endorses its key, sends the service secrets sealed to it.</summary>
-    private static JsonObject Admit(JsonObject request, LedgerNode node, NodeSecrets secrets, QuoteVerifier verifier, bool allowSimulation)
+    /// <summary>
+    /// Admits a joiner whose evidence passes: endorses its key and sends it the service secrets
+    /// sealed to it. Before the service is open a node is admitted at once (as CCF); once it is
+    /// open, the joiner is recorded Pending and admitted only after members vote
+    /// <c>transition_node_to_trusted</c> (it keeps asking; until then the answer is 202).
+    /// </summary>
+    private static async Task<JsonObject> AdmitAsync(JsonObject request, LedgerNode node, NodeSecrets secrets, QuoteVerifier verifier, bool allowSimulation, CancellationToken cancellationToken)
     {
         var allowed = new HashSet<string>(StringComparer.Ordinal);
-        bool genesisApplied = node.ExecuteRead(tx =>
+        (string? status, bool genesisApplied) = node.ExecuteRead(tx =>
         {
             tx.GetMap(GovernanceMaps.NodeCodeIds).ForEach((key, _) =>
             {
                 allowed.Add(System.Text.Encoding.UTF8.GetString(key.Span));
                 return true;
             });
-            return tx.GetMap(GovernanceMaps.ServiceInfo).Has(GovernanceMaps.SingletonKey);
+            byte[]? info = tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey);
+            return (info is null ? null : JsonNode.Parse(info)?["status"]?.GetValue<string>(), info is not null);
         }).Value;
         if (!genesisApplied && secrets.Genesis is { } genesis)
         {
@@ -287,12 +293,40 @@ public sealed class LedgerNodeHost : IAsyncDisposable
 
         var policy = new VerificationPolicy { AllowSimulation = allowSimulation };
         using VerifiedJoin joiner = NodeJoin.Verify(request, verifier, policy, allowed);
+        string nodeId = Convert.ToHexStringLower(SHA256.HashData(joiner.NodeKey.ExportSubjectPublicKeyInfo()));
+        if (status is "Open")
+        {
+            string? nodeStatus = node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.Nodes).GetString(nodeId) is { } info ? JsonNode.Parse(info)?["status"]?.GetValue<string>() : null).Value;
+            if (nodeStatus is null)
+            {
+                // Throws NotLeaderException on a follower: the request is then forwarded to the leader.
+                await node.ExecuteWriteAsync(tx =>
+                {
+                    tx.GetMap(GovernanceMaps.Nodes).PutString(nodeId, new JsonObject
+                    {
+                        ["rpc_address"] = joiner.RpcAddress,
+                        ["node_to_node_address"] = joiner.NodeToNodeAddress,
+                        ["code_id"] = joiner.CodeId,
+                        ["status"] = "Pending",
+                    }.ToJsonString());
+                    return new TransactionOutcome<bool>(true);
+                }, cancellationToken).ConfigureAwait(false);
+                nodeStatus = "Pending";
+            }
+
+            if (nodeStatus != "Trusted")
+            {
+                throw new NodeJoinException(NodeJoinError.NotTrustedYet, $"Node {nodeId} is {nodeStatus}: the service is open, so members must vote transition_node_to_trusted for it.");
+            }
+        }
+
         string host = joiner.RpcAddress.Split(':')[0];
         using X509Certificate2 endorsed = secrets.Service.EndorseNode(joiner.NodeKey, [host], TimeSpan.FromDays(365));
         byte[] payload = NodeSecrets.SerializeSecrets([], secrets.Service.Key.ExportPkcs8PrivateKey(), secrets.LedgerSecret.Export());
         try
         {
             JsonObject response = NodeJoin.SealSecrets(joiner.ExchangeKey, payload);
+            response["node_id"] = nodeId;
             response["node_certificate"] = endorsed.ExportCertificatePem();
             response["service_certificate"] = secrets.Service.Certificate.ExportCertificatePem();
             response["genesis"] = secrets.Genesis?.ToJson();

@@ -6,7 +6,7 @@ using Confide.Ledger.Consensus;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
 using Confide.Ledger.Node.Apps;
-using Confide.Ledger.Node.Governance;
+using Confide.Ledger.Governance;
 using Confide.Ledger.Receipts;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -59,11 +59,23 @@ public sealed class ServiceGenesis
     /// <summary>Hex MRENCLAVEs of node code allowed to join.</summary>
     public IList<string> CodeIds { get; } = new List<string>();
 
+    /// <summary>Recovery members: member id → RSA public key (PEM) their recovery shares are encrypted to.</summary>
+    public IDictionary<string, string> MemberEncryptionKeys { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+
+    /// <summary>How many recovery members must submit shares to recover the service.</summary>
+    public int RecoveryThreshold { get; set; } = 1;
+
+    /// <summary>The JavaScript constitution; null: the default one.</summary>
+    public string? Constitution { get; set; }
+
     public JsonObject ToJson() => new()
     {
         ["members"] = new JsonArray([.. Members.Select(m => (JsonNode)m.ExportCertificatePem())]),
         ["users"] = new JsonArray([.. Users.Select(u => (JsonNode)u.ExportCertificatePem())]),
         ["code_ids"] = new JsonArray([.. CodeIds.Select(c => (JsonNode)c)]),
+        ["member_encryption_keys"] = new JsonObject([.. MemberEncryptionKeys.Select(k => KeyValuePair.Create(k.Key, (JsonNode?)k.Value))]),
+        ["recovery_threshold"] = RecoveryThreshold,
+        ["constitution"] = Constitution,
     };
 
     public static ServiceGenesis FromJson(JsonObject json)
@@ -85,6 +97,13 @@ public sealed class ServiceGenesis
             genesis.CodeIds.Add(codeId!.GetValue<string>());
         }
 
+        foreach ((string id, JsonNode? key) in json["member_encryption_keys"]?.AsObject() ?? [])
+        {
+            genesis.MemberEncryptionKeys[id] = key!.GetValue<string>();
+        }
+
+        genesis.RecoveryThreshold = json["recovery_threshold"]?.GetValue<int>() ?? 1;
+        genesis.Constitution = json["constitution"]?.GetValue<string>();
         return genesis;
     }
 }
@@ -96,7 +115,7 @@ public sealed class ServiceGenesis
 /// TLS client certificates registered by governance. A read-write request reaching a follower is
 /// forwarded to the leader over mutual TLS between service-endorsed node certificates.
 /// </summary>
-public sealed class LedgerServer : IAsyncDisposable
+public sealed partial class LedgerServer : IAsyncDisposable
 {
     public const string TransactionIdHeader = "x-ms-ccf-transaction-id";
 
@@ -107,6 +126,7 @@ public sealed class LedgerServer : IAsyncDisposable
     private readonly LedgerNode _node;
     private readonly LedgerServerOptions _options;
     private readonly HttpClient _forwarder;
+    private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
     private Task? _maintenance;
 
@@ -115,6 +135,7 @@ public sealed class LedgerServer : IAsyncDisposable
         _app = app;
         _node = node;
         _options = options;
+        _logger = (ILogger?)options.LoggerFactory?.CreateLogger<LedgerServer>() ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
         _forwarder = new HttpClient(new SocketsHttpHandler
         {
             SslOptions = new SslClientAuthenticationOptions
@@ -194,7 +215,8 @@ public sealed class LedgerServer : IAsyncDisposable
         _app.MapGet("/node/state", State);
         _app.MapGet("/node/ready/app", () => _node.Failure is null && _node.Consensus.Leader is not null ? Results.NoContent() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
         _app.MapPost("/node/announce", (Delegate)AnnounceAsync);
-        _app.MapPost("/node/join", (Delegate)JoinAsync);
+        _app.MapPost("/node/join", JoinAsync);
+        MapGovernance();
         _app.Map("/app/{**path}", AppAsync);
         _app.MapFallback(() => Error(StatusCodes.Status404NotFound, "ResourceNotFound", "Unknown path."));
     }
@@ -235,6 +257,11 @@ public sealed class LedgerServer : IAsyncDisposable
             {
                 // An election under way: try again.
             }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                // Not expected (a genesis the constitution refuses, a failed node): say so, keep trying.
+                _logger.LogError(ex, "Writing the genesis or announcing this node failed.");
+            }
         }
     }
 
@@ -242,31 +269,29 @@ public sealed class LedgerServer : IAsyncDisposable
     {
         await _node.ExecuteWriteAsync(tx =>
         {
-            MapHandle info = tx.GetMap(GovernanceMaps.ServiceInfo);
-            if (info.Has(GovernanceMaps.SingletonKey))
+            if (tx.GetMap(GovernanceMaps.ServiceInfo).Has(GovernanceMaps.SingletonKey))
             {
                 return new TransactionOutcome<bool>(false, ApplyWrites: false);
             }
 
-            info.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(new JsonObject
-            {
-                ["status"] = "Open",
-                ["cert"] = _node.ServiceCertificate.ExportCertificatePem(),
-                ["created_txid"] = $"{_node.Consensus.Term}.{tx.ReadVersion + 1}",
-            }.ToJsonString()));
+            // As CCF: the service starts Opening; members open it by governance (transition_service_to_open).
+            GovernanceGenesis.SetServiceInfo(tx, "Opening", _node.ServiceCertificate.ExportCertificatePem(), $"{_node.Consensus.Term + 1}.{tx.ReadVersion + 1}");
+            GovernanceGenesis.SetServiceConfig(tx, recoveryThreshold: Math.Max(1, genesis.RecoveryThreshold));
+            GovernanceGenesis.SetConstitution(tx, genesis.Constitution);
             foreach (X509Certificate2 member in genesis.Members)
             {
-                tx.GetMap(GovernanceMaps.MemberCertificates).PutString(GovernanceMaps.IdOf(member), member.ExportCertificatePem());
+                genesis.MemberEncryptionKeys.TryGetValue(GovernanceMaps.IdOf(member), out string? encryptionKey);
+                GovernanceGenesis.AddMember(tx, member, encryptionPublicKeyPem: encryptionKey);
             }
 
             foreach (X509Certificate2 user in genesis.Users)
             {
-                tx.GetMap(GovernanceMaps.UserCertificates).PutString(GovernanceMaps.IdOf(user), user.ExportCertificatePem());
+                GovernanceGenesis.AddUser(tx, user);
             }
 
             foreach (string codeId in genesis.CodeIds)
             {
-                tx.GetMap(GovernanceMaps.NodeCodeIds).PutString(codeId, "AllowedToJoin");
+                tx.GetMap(GovernanceMaps.NodeCodeIds).PutString(codeId, "\"AllowedToJoin\"");
             }
 
             return new TransactionOutcome<bool>(true);
@@ -295,56 +320,70 @@ public sealed class LedgerServer : IAsyncDisposable
     {
         MapHandle nodes = tx.GetMap(GovernanceMaps.Nodes);
         string id = LedgerSigner.ComputeNodeId(certificate);
-        if (nodes.Has(id))
+        JsonObject? existing = nodes.GetString(id) is { } json ? JsonNode.Parse(json)!.AsObject() : null;
+        if (existing is not null && existing["cert"] is not null)
         {
             return new TransactionOutcome<bool>(true, ApplyWrites: false);
         }
 
-        nodes.PutString(id, new JsonObject
-        {
-            ["cert"] = certificate.ExportCertificatePem(),
-            ["rpc_address"] = rpcAddress,
-            ["node_to_node_address"] = nodeToNodeAddress,
-            ["status"] = "Trusted",
-        }.ToJsonString());
+        // A node admitted after the service opened was recorded Pending (then voted Trusted) when
+        // it joined; its endorsed certificate is added when it announces itself.
+        JsonObject info = existing ?? new JsonObject { ["status"] = "Trusted" };
+        info["cert"] = certificate.ExportCertificatePem();
+        info["rpc_address"] = rpcAddress;
+        info["node_to_node_address"] = nodeToNodeAddress;
+        nodes.PutString(id, info.ToJsonString());
         return new TransactionOutcome<bool>(true);
     }
 
-    private async Task<IResult> JoinAsync(HttpContext context)
+    private async Task JoinAsync(HttpContext context)
     {
         if (_options.JoinHandler is null)
         {
-            return Error(StatusCodes.Status404NotFound, "ResourceNotFound", "This node does not admit joiners.");
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status404NotFound, "ResourceNotFound", "This node does not admit joiners."), null).ConfigureAwait(false);
+            return;
         }
 
+        byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         JsonObject? request;
         try
         {
-            request = await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) as JsonObject;
+            request = JsonNode.Parse(body) as JsonObject;
         }
         catch (System.Text.Json.JsonException ex)
         {
-            return Error(StatusCodes.Status400BadRequest, "InvalidInput", $"The join request is not JSON: {ex.Message}");
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status400BadRequest, "InvalidInput", $"The join request is not JSON: {ex.Message}"), null).ConfigureAwait(false);
+            return;
         }
 
         if (request is null)
         {
-            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "The join request must be a JSON object.");
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status400BadRequest, "InvalidInput", "The join request must be a JSON object."), null).ConfigureAwait(false);
+            return;
         }
 
+        LedgerResponse response;
         try
         {
-            return Json(await _options.JoinHandler(request, context.RequestAborted).ConfigureAwait(false));
+            response = LedgerResponse.Ok(await _options.JoinHandler(request, context.RequestAborted).ConfigureAwait(false));
+        }
+        catch (NotLeaderException)
+        {
+            // Recording a pending node is a write: the leader does it.
+            await ForwardAsync(context, body, caller: null).ConfigureAwait(false);
+            return;
         }
         catch (Hosting.NodeJoinException ex)
         {
-            return ex.Error switch
+            response = ex.Error switch
             {
-                Hosting.NodeJoinError.Malformed => Error(StatusCodes.Status400BadRequest, "InvalidInput", ex.Message),
-                Hosting.NodeJoinError.NotTrustedYet => Error(StatusCodes.Status202Accepted, "NodeNotTrusted", ex.Message),
-                _ => Error(StatusCodes.Status403Forbidden, "InvalidQuote", ex.Message),
+                Hosting.NodeJoinError.Malformed => LedgerResponse.Error(StatusCodes.Status400BadRequest, "InvalidInput", ex.Message),
+                Hosting.NodeJoinError.NotTrustedYet => LedgerResponse.Error(StatusCodes.Status202Accepted, "NodeNotTrusted", ex.Message),
+                _ => LedgerResponse.Error(StatusCodes.Status403Forbidden, "InvalidQuote", ex.Message),
             };
         }
+
+        await WriteAsync(context, response, null).ConfigureAwait(false);
     }
 
     private async Task<IResult> AnnounceAsync(HttpContext context)
@@ -412,7 +451,7 @@ public sealed class LedgerServer : IAsyncDisposable
         JsonObject? service = _node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey) is { } info ? JsonNode.Parse(info)!.AsObject() : null).Value;
         return Json(new JsonObject
         {
-            ["service_status"] = service?["status"]?.GetValue<string>() ?? "Opening",
+            ["service_status"] = service?["status"]?.GetValue<string>(),
             ["service_certificate"] = _node.ServiceCertificate.ExportCertificatePem(),
             ["current_view"] = consensus.Term,
             ["primary_id"] = PrimaryNodeId(),

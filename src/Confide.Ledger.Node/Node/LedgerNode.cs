@@ -96,6 +96,18 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
     }
 
+    /// <summary>The Merkle root the last committed signature signed (CCF's state digest members acknowledge); zero before any.</summary>
+    public Sha256Hash CommittedRoot
+    {
+        get
+        {
+            lock (_state)
+            {
+                return _signatures.TryGetValue(_committed, out SignatureRecord? signature) ? signature.Root : Sha256Hash.Zero;
+            }
+        }
+    }
+
     /// <summary>Why the node stopped applying entries, if it did (a corrupted or forged entry).</summary>
     public Exception? Failure => _failure;
 
