@@ -46,7 +46,7 @@ public sealed class ImageTests
                 ArchivePath = Path.Combine(output, "image-test.tar"),
                 Repository = "image-test",
                 Tag = "0.1",
-                Labels = new Dictionary<string, string> { ["org.opencontainers.image.title"] = "image test" },
+                Labels = new Dictionary<string, string> { ["org.opencontainers.image.title"] = "image test", ["org.opencontainers.image.version"] = "0.1" },
                 WorkDirectory = Path.Combine(output, "work"),
             };
             ImageBuildResult result;
@@ -81,6 +81,8 @@ public sealed class ImageTests
             Assert.Equal("false", labels[ImageBuilder.DebugLabel]);
             Assert.Equal("enclave-package", labels[ImageBuilder.ContentLabel]);
             Assert.Equal("image test", labels["org.opencontainers.image.title"]);
+            // A label given replaces the SDK's generated one of the same key (its version would be 1.0.0).
+            Assert.Equal("0.1", labels["org.opencontainers.image.version"]);
             Assert.Equal("linux", archive.Config["os"]!.GetValue<string>());
             Assert.Equal("amd64", archive.Config["architecture"]!.GetValue<string>());
 
