@@ -67,7 +67,18 @@ internal sealed class Consortium : IDisposable
         {
             var content = new ByteArrayContent(cose);
             content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
-            HttpResponseMessage response = await client.PostAsync(new Uri(node, $"{path}?{ApiVersion}"), content, cancellationToken);
+            HttpResponseMessage response;
+            try
+            {
+                response = await client.PostAsync(new Uri(node, $"{path}?{ApiVersion}"), content, cancellationToken);
+            }
+            catch (HttpRequestException) when (attempt < 3)
+            {
+                // A connection dropped (an election moves the leader): send the same signed request again.
+                await Task.Delay(200, cancellationToken);
+                continue;
+            }
+
             if (response.StatusCode != HttpStatusCode.ServiceUnavailable || attempt == 50)
             {
                 return response;
