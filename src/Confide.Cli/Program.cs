@@ -15,4 +15,5 @@ root.Subcommands.Add(RelayCommand.Create());
 root.Subcommands.Add(DemoCommand.Create());
 InferenceCommands.Register(root);
 root.Subcommands.Add(LedgerCommands.Create());
+root.Subcommands.Add(Confide.Deploy.DeployCommand.Create());
 return await root.Parse(args).InvokeAsync();
