@@ -20,11 +20,12 @@ catch (Exception ex) when (ex is EnclavePackageException or TeeException)
 
 await using (enclave)
 {
-    // 'start' or 'join' with the options of 'confide ledger start|join', less --tee. Stops with its host.
+    // 'start', 'join' or 'recover' with the options of 'confide ledger start|join', less --tee. Stops with its host.
     var root = new RootCommand("A Confide ledger node inside an enclave.")
     {
         LedgerNodeCommands.Start(enclave.Tee),
         LedgerNodeCommands.Join(enclave.Tee),
+        LedgerNodeCommands.Recover(enclave.Tee),
     };
     return await enclave.RunApplicationAsync(hostGone => root.Parse(args).InvokeAsync(cancellationToken: hostGone));
 }

@@ -18,6 +18,7 @@ internal static class LedgerCommands
         var command = new Command("ledger", "The confidential consortium ledger (a CCF counterpart): nodes, offline audit, receipt verification.");
         command.Subcommands.Add(LedgerNodeCommands.Start());
         command.Subcommands.Add(LedgerNodeCommands.Join());
+        command.Subcommands.Add(LedgerNodeCommands.Recover());
         command.Subcommands.Add(Audit());
         command.Subcommands.Add(VerifyReceipt());
         return command;

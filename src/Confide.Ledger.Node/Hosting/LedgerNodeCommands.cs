@@ -25,9 +25,12 @@ public static class LedgerNodeCommands
     public static Command Join(ITee? enclaveTee = null) =>
         Node("join", "Join a running service: attest to a trusted node, which admits this node's code and sends the service secrets sealed to it.", enclaveTee);
 
+    public static Command Recover(ITee? enclaveTee = null) =>
+        Node("recover", "Recover a lost service from a copy of its ledger: check it, wait for a threshold of recovery members to submit their shares, then reopen under a new service identity.", enclaveTee);
+
     private static Command Node(string name, string description, ITee? enclaveTee)
     {
-        bool start = name == "start";
+        bool start = name == "start", recover = name == "recover";
         var dataDirectory = new Option<string>("--data-dir") { Description = "The node's directory: sealed secrets, ledger/, consensus/. A directory that holds a node restarts it.", Required = true };
         var nodeAddress = new Option<string>("--node-address") { Description = "This node's consensus (node-to-node) address, IP:port.", Required = true };
         var rpcAddress = new Option<string>("--rpc-address") { Description = "This node's HTTPS address for clients, https://IP:port.", Required = true };
@@ -37,8 +40,11 @@ public static class LedgerNodeCommands
         var members = new Option<string[]>("--member-cert") { Description = "PEM certificate of an initial consortium member (repeatable).", AllowMultipleArgumentsPerToken = false };
         var users = new Option<string[]>("--user-cert") { Description = "PEM certificate of an initial user (repeatable).", AllowMultipleArgumentsPerToken = false };
         var codeIds = new Option<string[]>("--code-id") { Description = "Hex MRENCLAVE of node code allowed to join, besides this node's own (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var target = new Option<string>("--target") { Description = "The trusted node to join through, https://IP:port.", Required = !start };
-        var serviceCertificate = new Option<string>("--service-cert") { Description = "The service identity (PEM) the target must present.", Required = !start };
+        var recoveryMembers = new Option<string[]>("--recovery-member") { Description = "A member who can help recover the service: <certificate.pem>=<rsa-public-key.pem> (repeatable; also a member).", AllowMultipleArgumentsPerToken = false };
+        var recoveryThreshold = new Option<int>("--recovery-threshold") { Description = "How many recovery members must submit their shares to recover the service.", DefaultValueFactory = _ => 1 };
+        var target = new Option<string>("--target") { Description = "The trusted node to join through, https://IP:port.", Required = true };
+        var serviceCertificate = new Option<string>("--service-cert") { Description = "The service identity (PEM) the target must present.", Required = true };
+        var previousLedger = new Option<string>("--previous-ledger") { Description = "A copy of the lost service's ledger directory (chunk files).", Required = true };
         var signatureMs = new Option<int>("--signature-interval-ms") { Description = "Emit a signature transaction this long after the first unsigned one (commit latency).", DefaultValueFactory = _ => 100 };
         var signatureTx = new Option<int>("--signature-tx-interval") { Description = "...or after this many transactions.", DefaultValueFactory = _ => 5000 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Lower election timeout (the upper one is twice it).", DefaultValueFactory = _ => 1000 };
@@ -53,6 +59,12 @@ public static class LedgerNodeCommands
             command.Options.Add(members);
             command.Options.Add(users);
             command.Options.Add(codeIds);
+            command.Options.Add(recoveryMembers);
+            command.Options.Add(recoveryThreshold);
+        }
+        else if (recover)
+        {
+            command.Options.Add(previousLedger);
         }
         else
         {
@@ -67,7 +79,7 @@ public static class LedgerNodeCommands
                 return await RunAsync(result, cancellationToken);
             }
             catch (Exception ex) when (ex is ArgumentException or FormatException or IOException or UnauthorizedAccessException or TeeException or System.Security.Cryptography.CryptographicException
-                or Ledger.LedgerFormatException or LedgerIntegrityException or NodeJoinException or Tee.Sealing.SealingException or HttpRequestException)
+                or Ledger.LedgerFormatException or LedgerIntegrityException or NodeJoinException or Tee.Sealing.SealingException or HttpRequestException or InvalidDataException)
             {
                 Console.Error.WriteLine($"confide: {ex.Message}");
                 return 1;
@@ -110,12 +122,27 @@ public static class LedgerNodeCommands
                 {
                     genesis.CodeIds.Add(Convert.ToHexStringLower(Convert.FromHexString(code)));
                 }
+
+                foreach (string pair in result.GetValue(recoveryMembers) ?? [])
+                {
+                    string[] files = pair.Split('=', 2);
+                    if (files.Length != 2)
+                    {
+                        throw new ArgumentException($"--recovery-member '{pair}' must be <certificate.pem>=<rsa-public-key.pem>.");
+                    }
+
+                    X509Certificate2 member = X509Certificate2.CreateFromPem(File.ReadAllText(files[0]));
+                    genesis.Members.Add(member);
+                    genesis.MemberEncryptionKeys[Governance.GovernanceMaps.IdOf(member)] = File.ReadAllText(files[1]);
+                }
+
+                genesis.RecoveryThreshold = result.GetValue(recoveryThreshold);
             }
 
             string data = result.GetValue(dataDirectory)!;
-            using X509Certificate2? pinned = start ? null : X509Certificate2.CreateFromPem(File.ReadAllText(result.GetValue(serviceCertificate)!));
+            using X509Certificate2? pinned = start || recover ? null : X509Certificate2.CreateFromPem(File.ReadAllText(result.GetValue(serviceCertificate)!));
             int electionMs = result.GetValue(election);
-            await using LedgerNodeHost host = await LedgerNodeHost.StartAsync(new LedgerNodeHostOptions
+            var hostOptions = new LedgerNodeHostOptions
             {
                 DataDirectory = data,
                 NodeToNode = ParseEndPoint(result.GetValue(nodeAddress)!, "--node-address"),
@@ -123,7 +150,7 @@ public static class LedgerNodeCommands
                 Peers = (result.GetValue(peers) ?? []).Select(ParsePeer).ToDictionary(p => p.NodeToNode, p => p.Rpc),
                 Tee = nodeTee,
                 Genesis = genesis,
-                JoinTarget = start ? null : ParseUrl(result.GetValue(target)!, "--target"),
+                JoinTarget = start || recover ? null : ParseUrl(result.GetValue(target)!, "--target"),
                 ServiceCertificate = pinned,
                 Verifier = verifier,
                 AllowSimulatedJoiners = simulation,
@@ -131,7 +158,10 @@ public static class LedgerNodeCommands
                 SignatureTxInterval = result.GetValue(signatureTx),
                 LowerElectionTimeout = TimeSpan.FromMilliseconds(electionMs),
                 UpperElectionTimeout = TimeSpan.FromMilliseconds(2 * electionMs),
-            }, cancellationToken);
+            };
+            await using LedgerNodeHost host = recover
+                ? await LedgerRecovery.RecoverAsync(hostOptions, result.GetValue(previousLedger)!, step => Console.WriteLine($"recovery: {step}"), cancellationToken)
+                : await LedgerNodeHost.StartAsync(hostOptions, cancellationToken);
 
             string servicePem = Path.Combine(data, "service_cert.pem");
             await File.WriteAllTextAsync(servicePem, host.ServiceCertificate.ExportCertificatePem(), cancellationToken);

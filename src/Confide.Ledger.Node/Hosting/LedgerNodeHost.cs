@@ -231,6 +231,9 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             ServiceCertificate = secrets.Service.Certificate,
             SignatureDelay = options.SignatureDelay,
             SignatureTxInterval = options.SignatureTxInterval,
+            RecoveredSeqno = secrets.History.RecoveredSeqno,
+            ViewOffset = secrets.History.ViewOffset,
+            PreviousServiceCertificates = secrets.History.PreviousServiceCertificates,
         }, options.LoggerFactory?.CreateLogger<LedgerNode>());
         RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
         {
@@ -258,6 +261,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             Application = options.Application,
             Peers = peers,
             Genesis = secrets.Genesis,
+            History = secrets.History,
             NodeToNodeAddress = options.NodeToNode.ToString(),
             LoggerFactory = options.LoggerFactory,
             JoinHandler = (request, ct) => AdmitAsync(request, node, secrets, verifier, options.AllowSimulatedJoiners, ct),

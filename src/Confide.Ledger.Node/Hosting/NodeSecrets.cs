@@ -20,13 +20,14 @@ internal sealed class NodeSecrets : IDisposable
     private const string SealedFile = "node-secrets.sealed";
     private static readonly byte[] SealingContext = "Confide ledger node secrets v1"u8.ToArray();
 
-    public NodeSecrets(ECDsa nodeKey, X509Certificate2 nodeCertificate, ServiceIdentity service, LedgerSecret ledgerSecret, ServiceGenesis? genesis)
+    public NodeSecrets(ECDsa nodeKey, X509Certificate2 nodeCertificate, ServiceIdentity service, LedgerSecret ledgerSecret, ServiceGenesis? genesis, NodeHistory? history = null)
     {
         NodeKey = nodeKey;
         NodeCertificate = nodeCertificate;
         Service = service;
         LedgerSecret = ledgerSecret;
         Genesis = genesis;
+        History = history ?? NodeHistory.None;
     }
 
     public ECDsa NodeKey { get; }
@@ -39,6 +40,9 @@ internal sealed class NodeSecrets : IDisposable
 
     public ServiceGenesis? Genesis { get; }
 
+    /// <summary>The service's past recoveries, as this node knows them.</summary>
+    public NodeHistory History { get; }
+
     public static bool Exist(string directory) => File.Exists(Path.Combine(directory, SealedFile));
 
     public void Save(string directory, ITee tee)
@@ -48,6 +52,7 @@ internal sealed class NodeSecrets : IDisposable
             ["node_certificate"] = NodeCertificate.ExportCertificatePem(),
             ["service_certificate"] = Service.Certificate.ExportCertificatePem(),
             ["genesis"] = Genesis?.ToJson(),
+            ["history"] = History.ToJson(),
         };
         byte[] secrets = SerializeSecrets(NodeKey.ExportPkcs8PrivateKey(), Service.Key.ExportPkcs8PrivateKey(), LedgerSecret.Export());
         try
@@ -77,7 +82,7 @@ internal sealed class NodeSecrets : IDisposable
             var service = ServiceIdentity.FromKey(serviceEcdsa, X509Certificate2.CreateFromPem((string)publicPart["service_certificate"]!));
             X509Certificate2 certificate = WithKey(X509Certificate2.CreateFromPem((string)publicPart["node_certificate"]!), node);
             ServiceGenesis? genesis = publicPart["genesis"] is JsonObject g ? ServiceGenesis.FromJson(g) : null;
-            return new NodeSecrets(node, certificate, service, LedgerSecret.FromBytes(ledgerSecret), genesis);
+            return new NodeSecrets(node, certificate, service, LedgerSecret.FromBytes(ledgerSecret), genesis, NodeHistory.FromJson(publicPart["history"] as JsonObject));
         }
         finally
         {

@@ -98,6 +98,12 @@ public sealed partial class LedgerServer
                     return new TransactionOutcome<LedgerResponse>(GovernanceError(ex), ApplyWrites: false);
                 }
 
+                // An accepted proposal may have changed the recovery members or threshold: re-issue shares with it.
+                if (response.IsSuccess)
+                {
+                    _node.IssueRecoveryShares(tx);
+                }
+
                 return new TransactionOutcome<LedgerResponse>(response, response.IsSuccess);
             }, context.RequestAborted).ConfigureAwait(false);
             await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);

@@ -43,6 +43,9 @@ public sealed class LedgerServerOptions
     /// <summary>Answers POST /node/join (a trusted node holding the service key); null: joins are refused here.</summary>
     public Func<JsonObject, CancellationToken, Task<JsonObject>>? JoinHandler { get; init; }
 
+    /// <summary>The service's recoveries; after one, the first leader records it (new identity, recovery count).</summary>
+    public Hosting.NodeHistory History { get; init; } = Hosting.NodeHistory.None;
+
     /// <summary>This node's consensus address, as announced in <c>public:ccf.gov.nodes.info</c>.</summary>
     public string? NodeToNodeAddress { get; init; }
 
@@ -227,8 +230,8 @@ public sealed partial class LedgerServer : IAsyncDisposable
     /// </summary>
     private async Task MaintainAsync(CancellationToken cancellationToken)
     {
-        bool genesisDone = _options.Genesis is null, announced = false;
-        while (!cancellationToken.IsCancellationRequested && !(genesisDone && announced))
+        bool genesisDone = _options.Genesis is null, announced = false, recoveryDone = _options.History.RecoveryCount == 0;
+        while (!cancellationToken.IsCancellationRequested && !(genesisDone && announced && recoveryDone))
         {
             try
             {
@@ -242,6 +245,12 @@ public sealed partial class LedgerServer : IAsyncDisposable
                 {
                     await WriteGenesisAsync(_options.Genesis!, cancellationToken).ConfigureAwait(false);
                     genesisDone = true;
+                }
+
+                if (!recoveryDone && _node.Consensus.IsLeader)
+                {
+                    await WriteRecoveryAsync(_options.History, cancellationToken).ConfigureAwait(false);
+                    recoveryDone = true;
                 }
 
                 if (!announced)
@@ -294,6 +303,50 @@ public sealed partial class LedgerServer : IAsyncDisposable
                 tx.GetMap(GovernanceMaps.NodeCodeIds).PutString(codeId, "\"AllowedToJoin\"");
             }
 
+            _node.IssueRecoveryShares(tx, force: true);
+            return new TransactionOutcome<bool>(true);
+        }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// The recovered service's first transaction: its new identity, the previous ones, the recovery
+    /// count, Open again (the members' shares were the consortium's decision), fresh recovery shares.
+    /// The nodes of the lost service are retired.
+    /// </summary>
+    private async Task WriteRecoveryAsync(Hosting.NodeHistory history, CancellationToken cancellationToken)
+    {
+        await _node.ExecuteWriteAsync(tx =>
+        {
+            MapHandle serviceInfo = tx.GetMap(GovernanceMaps.ServiceInfo);
+            JsonObject info = serviceInfo.Get(GovernanceMaps.SingletonKey) is { } bytes ? JsonNode.Parse(bytes)!.AsObject() : [];
+            string ownPem = _node.ServiceCertificate.ExportCertificatePem();
+            if ((string?)info["cert"] == ownPem)
+            {
+                return new TransactionOutcome<bool>(false, ApplyWrites: false);
+            }
+
+            info["status"] = "Open";
+            info["cert"] = ownPem;
+            info["previous_service_identities"] = new JsonArray([.. history.PreviousServiceCertificates.Select(c => (JsonNode)c.ExportCertificatePem())]);
+            info["recovery_count"] = history.RecoveryCount;
+            info["created_txid"] = $"{history.ViewOffset + _node.Consensus.Term}.{tx.ReadVersion + 1}";
+            serviceInfo.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(info.ToJsonString()));
+
+            MapHandle nodes = tx.GetMap(GovernanceMaps.Nodes);
+            var retired = new List<(byte[] Key, JsonObject Value)>();
+            nodes.ForEach((key, value) =>
+            {
+                JsonObject node = JsonNode.Parse(value.Span)!.AsObject();
+                node["status"] = "Retired";
+                retired.Add((key.ToArray(), node));
+                return true;
+            });
+            foreach ((byte[] key, JsonObject value) in retired)
+            {
+                nodes.Put(key, System.Text.Encoding.UTF8.GetBytes(value.ToJsonString()));
+            }
+
+            _node.IssueRecoveryShares(tx, force: true);
             return new TransactionOutcome<bool>(true);
         }, cancellationToken).ConfigureAwait(false);
     }
@@ -455,7 +508,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             ["service_certificate"] = _node.ServiceCertificate.ExportCertificatePem(),
             ["current_view"] = consensus.Term,
             ["primary_id"] = PrimaryNodeId(),
-            ["recovery_count"] = 0,
+            ["recovery_count"] = service?["recovery_count"]?.GetValue<int>() ?? 0,
             ["current_service_create_txid"] = service?["created_txid"]?.GetValue<string>(),
         });
     }

@@ -63,6 +63,10 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         MerkleTree tree = RestoreFromLedger(new LedgerReader(options.LedgerDirectory, options.LedgerSecret));
         _writer = LedgerWriter.Open(options.LedgerDirectory, new LedgerWriterOptions { ChunkSize = options.ChunkSize });
         _appender = new LedgerAppender(_writer, options.LedgerSecret, _writer.LastSeqno == 0 ? null : tree);
+        if (options.RecoveredSeqno > 0)
+        {
+            AdoptRecoveredHistory(options.RecoveredSeqno);
+        }
     }
 
     /// <summary>The consensus this node runs on; set once, before it starts.</summary>
@@ -107,6 +111,9 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             }
         }
     }
+
+    /// <summary>Issues recovery shares in <paramref name="tx"/> if the recovery members or threshold changed (see <see cref="Recovery.RecoveryRecords"/>).</summary>
+    public bool IssueRecoveryShares(Transaction tx, bool force = false) => Recovery.RecoveryRecords.Issue(tx, _options.LedgerSecret, force);
 
     /// <summary>Why the node stopped applying entries, if it did (a corrupted or forged entry).</summary>
     public Exception? Failure => _failure;
@@ -491,7 +498,27 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private bool IssuedByService(string certificatePem)
     {
         using X509Certificate2 certificate = X509Certificate2.CreateFromPem(certificatePem);
-        return ServiceIdentity.IsIssuedBy(certificate, _options.ServiceCertificate);
+        return ServiceIdentity.IsIssuedBy(certificate, _options.ServiceCertificate)
+            || _options.PreviousServiceCertificates.Any(previous => ServiceIdentity.IsIssuedBy(certificate, previous));
+    }
+
+    /// <summary>A recovered service starts from the previous service's committed history, with no log to replay it.</summary>
+    private void AdoptRecoveredHistory(long seqno)
+    {
+        if (_store.Version < seqno || !_signatures.ContainsKey(seqno))
+        {
+            throw new LedgerIntegrityException($"The recovered ledger must hold a signature at seqno {seqno}; it ends at {_store.Version}.");
+        }
+
+        RollBackLocked(seqno);
+        _applied = seqno;
+        lock (_state)
+        {
+            _committed = seqno;
+            _compactedTree.Flush(seqno);
+        }
+
+        _writer.Commit(seqno);
     }
 
     private Sha256Hash WriteSetDigest(long seqno)

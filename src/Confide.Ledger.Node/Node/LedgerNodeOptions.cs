@@ -27,6 +27,16 @@ public sealed class LedgerNodeOptions
     /// <summary>Added to the consensus term to make the view: views start at 1, and a recovered service continues above the old ledger's.</summary>
     public long ViewOffset { get; init; } = 1;
 
+    /// <summary>
+    /// A recovered service's history: the entries of the restored ledger up to this seqno were
+    /// committed by the previous service (its last signature) and count as applied and committed,
+    /// though no consensus log replays them. 0 for a service's own nodes.
+    /// </summary>
+    public long RecoveredSeqno { get; init; }
+
+    /// <summary>Identities of the service before its recoveries: their nodes' signatures in the ledger are accepted.</summary>
+    public IReadOnlyList<X509Certificate2> PreviousServiceCertificates { get; init; } = [];
+
     /// <summary>Chunk size of the ledger files.</summary>
     public long ChunkSize { get; init; } = 5 * 1024 * 1024;
 }

@@ -1,0 +1,255 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Confide.Attestation.Verification;
+using Confide.Ledger.Audit;
+using Confide.Ledger.Governance.Requests;
+using Confide.Ledger.Node.Hosting;
+using Confide.Ledger.Node.Http;
+using Confide.Ledger.Recovery;
+using Confide.Tee;
+using Confide.Tee.Simulation;
+
+namespace Confide.Ledger.Node.Tests;
+
+/// <summary>
+/// Disaster recovery: a three-node service (attested joins, in this process) is lost entirely; a
+/// new node starts from a copy of one node's ledger, two of three recovery members submit their
+/// shares, and the service reopens with every committed write, a new identity and the recovery recorded.
+/// </summary>
+public sealed class RecoveryTests : IAsyncDisposable
+{
+    private readonly string _root = Directory.CreateTempSubdirectory("confide-ledger-recovery-").FullName;
+    private readonly Consortium _members = new(3);
+    private readonly RSA[] _recoveryKeys = [RSA.Create(2048), RSA.Create(2048), RSA.Create(2048)];
+    private readonly X509Certificate2 _user;
+    private readonly SimulatedPlatform _platform;
+    private readonly List<IDisposable> _owned = [];
+
+    public RecoveryTests()
+    {
+        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        using X509Certificate2 user = new CertificateRequest("CN=user", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        _user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
+        _platform = SimulatedPlatform.OpenOrCreate(Path.Combine(_root, "platform"));
+    }
+
+    private static CancellationToken Ct => TestContext.Current.CancellationToken;
+
+    [Fact]
+    public async Task A_lost_service_reopens_from_ledger_files_once_a_threshold_of_members_submit_their_shares()
+    {
+        // The original service: three nodes, three recovery members, threshold 2.
+        var genesis = new ServiceGenesis { RecoveryThreshold = 2 };
+        genesis.Users.Add(X509CertificateLoader.LoadCertificate(_user.RawData));
+        int m = 0;
+        foreach (X509Certificate2 member in _members.Certificates)
+        {
+            genesis.Members.Add(X509CertificateLoader.LoadCertificate(member.RawData));
+            genesis.MemberEncryptionKeys[Governance.GovernanceMaps.IdOf(member)] = _recoveryKeys[m++].ExportSubjectPublicKeyInfoPem();
+        }
+
+        (IPEndPoint Raft, Uri Rpc)[] addresses = [.. Enumerable.Range(0, 3).Select(_ => (Free(), new Uri($"https://127.0.0.1:{Free().Port}")))];
+        var hosts = new List<LedgerNodeHost> { await LedgerNodeHost.StartAsync(Options(0, addresses, genesis: genesis), Ct) };
+        X509Certificate2 oldService = X509CertificateLoader.LoadCertificate(hosts[0].ServiceCertificate.RawData);
+        _owned.Add(oldService);
+        hosts.Add(await LedgerNodeHost.StartAsync(Options(1, addresses, join: (addresses[0].Rpc, oldService)), Ct));
+        hosts.Add(await LedgerNodeHost.StartAsync(Options(2, addresses, join: (addresses[0].Rpc, oldService)), Ct));
+
+        using HttpClient oldClient = Client(oldService, _user);
+        var written = new List<string>();
+        for (int id = 0; id < 20; id++)
+        {
+            string path = id % 2 == 0 ? "/app/log/blocking/private" : "/app/log/blocking/public";
+            using HttpResponseMessage response = await RetryAsync(() => oldClient.PostAsJsonAsync(new Uri(addresses[id % 3].Rpc, path), new { id, msg = $"before the disaster {id}" }, Ct));
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            written.Add(response.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
+        }
+
+        // Every node is lost; one ledger copy survives.
+        string copy = Path.Combine(_root, "surviving-ledger");
+        foreach (LedgerNodeHost host in hosts)
+        {
+            await host.DisposeAsync();
+        }
+
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(_root, "n0", "ledger")))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        // A new node recovers from it, waiting for shares.
+        (IPEndPoint Raft, Uri Rpc)[] fresh = [(Free(), new Uri($"https://127.0.0.1:{Free().Port}"))];
+        var steps = new List<string>();
+        Task<LedgerNodeHost> recovering = LedgerRecovery.RecoverAsync(Options(0, fresh, directory: "recovered"), copy, steps.Add, Ct);
+        string newServicePem = Path.Combine(_root, "recovered", "service_cert.pem");
+        await WaitForAsync(() => Task.FromResult(File.Exists(newServicePem) && File.ReadAllText(newServicePem).Contains("END CERTIFICATE", StringComparison.Ordinal)));
+        X509Certificate2 newService = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(newServicePem, Ct));
+        _owned.Add(newService);
+        using HttpClient anyone = new(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, newService) } });
+        await WaitForAsync(async () => await TryGetAsync(anyone, new Uri(fresh[0].Rpc, "/node/state")) is { } state && (string?)state["state"] == "WaitingForRecoveryShares");
+
+        for (int member = 0; member < 2; member++)
+        {
+            Assert.False(recovering.IsCompleted, $"the service reopened with {member} shares");
+            string memberId = _members.Signers[member].MemberId;
+            JsonObject encrypted = (await anyone.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"/gov/recovery/encrypted-shares/{memberId}?{Consortium.ApiVersion}"), Ct))!;
+            byte[] share = RecoveryShares.DecryptShare(Convert.FromBase64String((string)encrypted["encryptedShare"]!), _recoveryKeys[member]);
+            byte[] request = _members.Signers[member].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
+            using HttpResponseMessage submitted = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{memberId}:recover", request, Ct);
+            Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+            Assert.Contains($"{member + 1}/2 recovery shares", await submitted.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+
+            if (member == 0)
+            {
+                // A share signed by someone who is not a member of the lost service is refused.
+                using var outsider = new Consortium(1);
+                byte[] forged = outsider.Signers[0].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
+                using HttpResponseMessage refused = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{outsider.Signers[0].MemberId}:recover", forged, Ct);
+                Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+            }
+        }
+
+        await using LedgerNodeHost recovered = await recovering.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        Assert.Contains(steps, s => s.Contains("2 of 3 recovery members", StringComparison.Ordinal));
+        Assert.Equal(newService.Thumbprint, recovered.ServiceCertificate.Thumbprint);
+        Assert.NotEqual(oldService.Thumbprint, newService.Thumbprint);
+
+        // Open again, the recovery recorded, every committed write there, private ones included.
+        using HttpClient client = Client(newService, _user);
+        JsonObject network = await WaitForAsync(async () => await TryGetAsync(client, new Uri(fresh[0].Rpc, "/node/network")) is { } n && (string?)n["service_status"] == "Open" ? n : null);
+        Assert.Equal(1, (int)network["recovery_count"]!);
+        for (int id = 0; id < 20; id++)
+        {
+            string path = id % 2 == 0 ? "/app/log/private" : "/app/log/public";
+            Assert.Equal($"before the disaster {id}", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"{path}?id={id}"), Ct))!["msg"]);
+            Assert.Equal("Committed", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"/node/tx?transaction_id={written[id]}"), Ct))!["status"]);
+        }
+
+        // The recovered service goes on, in a later view, and its ledger audits clean.
+        using HttpResponseMessage after = await RetryAsync(() => client.PostAsJsonAsync(new Uri(fresh[0].Rpc, "/app/log/blocking/private"), new { id = 100, msg = "after the recovery" }, Ct));
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        Ledger.TxId afterId = Ledger.TxId.Parse(after.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
+        Assert.True(afterId > Ledger.TxId.Parse(written[^1]), $"{afterId} after {written[^1]}");
+        AuditReport audit = LedgerAuditor.Audit(Path.Combine(_root, "recovered", "ledger"));
+        Assert.True(audit.Passed, audit.ToString());
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (IDisposable owned in _owned)
+        {
+            owned.Dispose();
+        }
+
+        foreach (RSA key in _recoveryKeys)
+        {
+            key.Dispose();
+        }
+
+        _members.Dispose();
+        _user.Dispose();
+        _platform.Dispose();
+        await Task.Yield();
+        Directory.Delete(_root, recursive: true);
+    }
+
+    private LedgerNodeHostOptions Options(int i, (IPEndPoint Raft, Uri Rpc)[] addresses, ServiceGenesis? genesis = null, (Uri Target, X509Certificate2 Service)? join = null, string? directory = null)
+    {
+        var tee = new SimulationTee(_platform, LedgerIdentity.Simulated());
+        _owned.Add(tee);
+        var verifier = new QuoteVerifierOptions();
+        verifier.SimulationRoots.Add(_platform.RootCertificate);
+        return new LedgerNodeHostOptions
+        {
+            DataDirectory = Path.Combine(_root, directory ?? $"n{i}"),
+            NodeToNode = addresses[i].Raft,
+            Rpc = addresses[i].Rpc,
+            Peers = Enumerable.Range(0, addresses.Length).Where(p => p != i).ToDictionary(p => addresses[p].Raft, p => addresses[p].Rpc),
+            Tee = tee,
+            Genesis = genesis,
+            JoinTarget = join?.Target,
+            ServiceCertificate = join?.Service,
+            Verifier = verifier,
+            AllowSimulatedJoiners = true,
+            SignatureDelay = TimeSpan.FromMilliseconds(20),
+            LowerElectionTimeout = TimeSpan.FromMilliseconds(500),
+            UpperElectionTimeout = TimeSpan.FromMilliseconds(1000),
+        };
+    }
+
+    private static HttpClient Client(X509Certificate2 service, X509Certificate2 user) => new(new SocketsHttpHandler
+    {
+        SslOptions =
+        {
+            RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, service),
+            ClientCertificates = [user],
+        },
+    });
+
+    private static async Task<JsonObject?> TryGetAsync(HttpClient client, Uri url)
+    {
+        try
+        {
+            using HttpResponseMessage response = await client.GetAsync(url, Ct);
+            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>(Ct) : null;
+        }
+        catch (HttpRequestException)
+        {
+            return null;
+        }
+    }
+
+    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            HttpResponseMessage response;
+            try
+            {
+                response = await send();
+            }
+            catch (HttpRequestException) when (attempt < 100)
+            {
+                await Task.Delay(100, Ct);
+                continue;
+            }
+
+            if (response.IsSuccessStatusCode || attempt == 100)
+            {
+                return response;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+    }
+
+    private static async Task WaitForAsync(Func<Task<bool>> condition) => await WaitForAsync(async () => await condition() ? new JsonObject() : null);
+
+    private static async Task<JsonObject> WaitForAsync(Func<Task<JsonObject?>> read)
+    {
+        for (int attempt = 0; attempt < 300; attempt++)
+        {
+            if (await read() is { } value)
+            {
+                return value;
+            }
+
+            await Task.Delay(100, Ct);
+        }
+
+        throw new TimeoutException("Timed out.");
+    }
+
+    private static IPEndPoint Free()
+    {
+        using var probe = new TcpListener(IPAddress.Loopback, 0);
+        probe.Start();
+        return (IPEndPoint)probe.LocalEndpoint;
+    }
+}
