@@ -8,6 +8,12 @@ namespace Confide.AttestationService;
 /// <summary>How the attestation service verifies evidence, what it accepts, and who may manage it.</summary>
 public sealed class AttestationServiceOptions
 {
+    /// <summary>
+    /// The URL clients reach the service at, when it is not the listen URL (behind a Kubernetes
+    /// Service or a load balancer): the tokens' issuer and the base of their jku. Null: the listen URL.
+    /// </summary>
+    public Uri? PublicUrl { get; init; }
+
     /// <summary>Where collateral comes from (a file or folder, Intel PCS / a PCCS, a simulated platform).</summary>
     public required ICollateralProvider Collateral { get; init; }
 

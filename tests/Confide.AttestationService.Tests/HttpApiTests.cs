@@ -176,11 +176,27 @@ public sealed class HttpApiTests : IAsyncDisposable
         await Task.CompletedTask;
     }
 
-    private AttestationServiceOptions Options(bool allowSimulation)
+    [Fact]
+    public async Task Behind_a_service_address_tokens_name_the_public_url_as_their_issuer()
+    {
+        byte[] quote = await SimulatedQuoteAsync(SHA256.HashData(RuntimeBytes));
+        await using ServiceHost host = await ServiceHost.StartAsync(Options(allowSimulation: true, publicUrl: new Uri("https://confide-attestation.confide.svc:8443")));
+        Assert.Equal("https://confide-attestation.confide.svc:8443", host.Issuer);
+        using var client = host.CreateClient();
+        client.BaseAddress = new Uri(host.Server.ListenUrl);
+        using HttpResponseMessage response = await client.PostAsJsonAsync("/attest/SgxEnclave?api-version=2020-10-01",
+            new { quote = Base64UrlEncoder.Encode(quote), runtimeData = new { data = Base64UrlEncoder.Encode(RuntimeBytes), dataType = "Binary" } }, Ct);
+        var jwt = new JsonWebToken((await response.Content.ReadFromJsonAsync<JsonElement>(Ct)).GetProperty("token").GetString());
+        Assert.Equal("https://confide-attestation.confide.svc:8443", jwt.Issuer);
+        Assert.Equal("https://confide-attestation.confide.svc:8443/certs", jwt.GetHeaderValue<string>("jku"));
+        await Assert.ThrowsAsync<ArgumentException>(() => ServiceHost.StartAsync(Options(allowSimulation: true, publicUrl: new Uri("http://plain.example"))));
+    }
+
+    private AttestationServiceOptions Options(bool allowSimulation, Uri? publicUrl = null)
     {
         var verifier = new QuoteVerifierOptions();
         verifier.SimulationRoots.Add(_platform.RootCertificate);
-        return new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(_platform), Verifier = verifier, AllowSimulation = allowSimulation };
+        return new AttestationServiceOptions { Collateral = new SimulatedCollateralProvider(_platform), Verifier = verifier, AllowSimulation = allowSimulation, PublicUrl = publicUrl };
     }
 
     private async Task<byte[]> SimulatedQuoteAsync(byte[] reportData)

@@ -44,7 +44,7 @@ internal sealed class ServiceHost : IAsyncDisposable
         {
             SslOptions = { RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is not null && certificate.GetCertHash().AsSpan().SequenceEqual(pinned) },
         })
-        { BaseAddress = new Uri(server.Issuer) };
+        { BaseAddress = new Uri(server.ListenUrl) };
     }
 
     public async ValueTask DisposeAsync()

@@ -14,21 +14,26 @@ namespace Confide.AttestationService.Hosting;
 /// <summary>
 /// The attestation service on Kestrel over HTTPS. Its TLS certificate (self-signed, for the
 /// service's host names) is created in the data directory on first start and reused, so that
-/// clients can pin it; its issuer is the URL it listens on.
+/// clients can pin it; its issuer is the URL it listens on, or the public URL it is reached at.
 /// </summary>
 public sealed class AttestationServer : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private AttestationServer(WebApplication app, AttestationTokenSigner signer, string issuer, string tlsCertificatePath)
+    private AttestationServer(WebApplication app, AttestationTokenSigner signer, string issuer, string listenUrl, string tlsCertificatePath)
     {
         _app = app;
         Signer = signer;
         Issuer = issuer;
+        ListenUrl = listenUrl;
         TlsCertificatePath = tlsCertificatePath;
     }
 
+    /// <summary>The tokens' issuer: the public URL, or else the listen URL.</summary>
     public string Issuer { get; }
+
+    /// <summary>Where the service listens (the port resolved).</summary>
+    public string ListenUrl { get; }
 
     /// <summary>PEM of the TLS certificate, for clients to trust.</summary>
     public string TlsCertificatePath { get; }
@@ -44,7 +49,12 @@ public sealed class AttestationServer : IAsyncDisposable
 
         // The issuer is the URL the service is reached at, so a port 0 is resolved to a free port first.
         int port = url.Port != 0 ? url.Port : HttpsHosting.FreePort(address);
-        string issuer = new UriBuilder(Uri.UriSchemeHttps, url.Host, port).Uri.ToString().TrimEnd('/');
+        if (options.PublicUrl is { } publicUrl && publicUrl.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"The public URL '{publicUrl}' must be https.", nameof(options));
+        }
+
+        string issuer = options.PublicUrl?.ToString().TrimEnd('/') ?? new UriBuilder(Uri.UriSchemeHttps, url.Host, port).Uri.ToString().TrimEnd('/');
         AttestationTokenSigner signer = options.Tee is { } tee
             ? await SigningKeyStore.OpenSignerAsync(Path.Combine(dataDirectory, "signing-keys"), issuer, tee, options.Clock, cancellationToken).ConfigureAwait(false)
             : AttestationTokenSigner.Create(issuer, options.Clock);
@@ -62,7 +72,7 @@ public sealed class AttestationServer : IAsyncDisposable
             app.UseAuthorization();
             app.MapAttestation(new AttestationEngine(options, signer, policies), signer, management, options);
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
-            return new AttestationServer(app, signer, issuer, pemPath) { Management = management };
+            return new AttestationServer(app, signer, issuer, new UriBuilder(Uri.UriSchemeHttps, url.Host, port).Uri.ToString().TrimEnd('/'), pemPath) { Management = management };
         }
         catch
         {

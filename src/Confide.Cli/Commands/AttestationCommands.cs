@@ -49,13 +49,14 @@ internal static class AttestationCommands
         var verificationTime = new Option<string?>("--verification-time") { Description = "Pin the clock for collateral validity (RFC 3339), for recorded evidence." };
         var allowSimulation = new Option<bool>("--allow-simulation") { Description = "Accept evidence from this machine's simulated platform." };
         var tee = new Option<string>("--tee") { Description = "The TEE the service runs in, which seals its signing keys: auto (default), simulation, sgx-gramine or tsm.", DefaultValueFactory = _ => "auto" };
+        var publicUrl = new Option<string?>("--public-url") { Description = "The https URL clients reach the service at, if not --urls (behind a Kubernetes Service or load balancer): the tokens' issuer." };
         var adminIssuer = new Option<string?>("--admin-issuer") { Description = "Issuer (iss) of the bearer tokens the policy and certificate APIs accept. Without it and --admin-key nobody can manage policies." };
         var adminKeys = new Option<string[]>("--admin-key") { Description = "PEM file of a certificate or public key that signs administrators' bearer tokens (repeatable).", AllowMultipleArgumentsPerToken = false };
         var adminAudience = new Option<string>("--admin-audience") { Description = "Audience (aud) the bearer tokens must carry.", DefaultValueFactory = _ => AdminAuthenticationOptions.DefaultAudience };
         var policySigners = new Option<string[]>("--policy-signer") { Description = "PEM certificate of a policy-management signer; makes a new instance isolated-mode (repeatable; first start only)." };
         var command = new Command("serve", "Serve the attestation REST API over HTTPS until stopped (Ctrl+C).")
         {
-            urls, dataDirectory, collateral, verificationTime, allowSimulation, tee, adminIssuer, adminKeys, adminAudience, policySigners,
+            urls, publicUrl, dataDirectory, collateral, verificationTime, allowSimulation, tee, adminIssuer, adminKeys, adminAudience, policySigners,
         };
         command.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
         {
@@ -92,6 +93,7 @@ internal static class AttestationCommands
                     AllowSimulation = simulation,
                     Tee = serviceTee,
                     AdminAuthentication = admin,
+                    PublicUrl = result.GetValue(publicUrl) is { } reached ? new Uri(reached) : null,
                     InitialPolicySigners = [.. (result.GetValue(policySigners) ?? []).Select(X509CertificateLoader.LoadCertificateFromFile)],
                 };
                 string data = result.GetValue(dataDirectory) ?? Path.Combine(Path.GetDirectoryName(SimulatedPlatform.DefaultStateDirectory)!, "attestation");

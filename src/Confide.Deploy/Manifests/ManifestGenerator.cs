@@ -582,7 +582,12 @@ public static class ManifestGenerator
 
         private List<string> AttestationArguments()
         {
-            var args = new List<string> { "attestation", "serve", "--urls", $"https://0.0.0.0:{ServiceEndpoints.AttestationPort}", "--data-dir", DataPath, "--tee", Tee };
+            // Tokens name the service as clients reach it (the cluster URL), not the pod's listen address.
+            var args = new List<string>
+            {
+                "attestation", "serve", "--urls", $"https://0.0.0.0:{ServiceEndpoints.AttestationPort}",
+                "--public-url", ClusterUrl(values, ServiceKind.Attestation, ServiceEndpoints.AttestationPort), "--data-dir", DataPath, "--tee", Tee,
+            };
             if (Simulation)
             {
                 args.Add("--allow-simulation");
