@@ -61,6 +61,12 @@ public static class GovernanceMaps
     /// <summary>The latest ledger signature (written by the ledger layer); its <c>root</c> is the state digest new members acknowledge.</summary>
     public const string Signatures = "public:ccf.internal.signatures";
 
+    /// <summary>JWT issuer (https URL) → <c>{"key_filter"}</c>.</summary>
+    public const string JwtIssuers = "public:ccf.gov.jwt.issuers";
+
+    /// <summary>JWT issuer → its signing keys as a JWKS <c>{"keys": [...]}</c>.</summary>
+    public const string JwtPublicSigningKeys = "public:ccf.gov.jwt.public_signing_keys";
+
     /// <summary>The key of single-row maps (CCF's <c>ServiceValue</c>): eight zero bytes.</summary>
     public static ReadOnlySpan<byte> SingletonKey => [0, 0, 0, 0, 0, 0, 0, 0];
 

@@ -131,6 +131,56 @@ public sealed class GovernanceApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
     }
 
+    [Fact]
+    public async Task Users_authenticate_with_jwts_from_an_issuer_the_members_registered()
+    {
+        using HttpClient client = Client(null);
+        Uri node = _cluster.Urls[0];
+        await _members.ActivateAsync(client, node, Ct);
+        using var issuerKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        var signingKey = new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(issuerKey) { KeyId = "key-1" };
+        Microsoft.IdentityModel.Tokens.JsonWebKey jwk = Microsoft.IdentityModel.Tokens.JsonWebKeyConverter.ConvertFromECDsaSecurityKey(signingKey);
+        var jwks = new JsonObject { ["keys"] = new JsonArray(new JsonObject { ["kty"] = jwk.Kty, ["kid"] = jwk.Kid, ["crv"] = jwk.Crv, ["x"] = jwk.X, ["y"] = jwk.Y }) };
+
+        string Token(string issuer, DateTime expires, Microsoft.IdentityModel.Tokens.SecurityKey key) => new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler().CreateToken(new Microsoft.IdentityModel.Tokens.SecurityTokenDescriptor
+        {
+            Issuer = issuer,
+            Subject = new System.Security.Claims.ClaimsIdentity([new System.Security.Claims.Claim("sub", "alice")]),
+            NotBefore = expires.AddHours(-2),
+            Expires = expires,
+            SigningCredentials = new Microsoft.IdentityModel.Tokens.SigningCredentials(key, Microsoft.IdentityModel.Tokens.SecurityAlgorithms.EcdsaSha256),
+        });
+
+        async Task<HttpStatusCode> PostAsync(string token, Uri target)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target, "/app/log/private")) { Content = JsonContent.Create(new { id = 5, msg = "by token" }) };
+            request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", token);
+            using HttpResponseMessage response = await client.SendAsync(request, Ct);
+            return response.StatusCode;
+        }
+
+        string valid = Token("https://login.example", DateTime.UtcNow.AddHours(1), signingKey);
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(valid, node)); // issuer not registered yet
+
+        JsonObject registered = await _members.PassAsync(client, node, new JsonArray(new JsonObject
+        {
+            ["name"] = "set_jwt_issuer",
+            ["args"] = new JsonObject { ["issuer"] = "https://login.example", ["jwks"] = jwks },
+        }), Ct);
+        Assert.Equal("Accepted", (string?)registered["proposalState"]);
+        for (int attempt = 0; attempt < 100 && await PostAsync(valid, _cluster.Urls[2]) != HttpStatusCode.OK; attempt++)
+        {
+            await Task.Delay(50, Ct); // the follower learns of the issuer a heartbeat later
+        }
+
+        Assert.Equal(HttpStatusCode.OK, await PostAsync(valid, _cluster.Urls[2])); // through a follower, re-validated by the leader
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token("https://login.example", DateTime.UtcNow.AddHours(-1), signingKey), node));
+        using var otherKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token("https://login.example", DateTime.UtcNow.AddHours(1), new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(otherKey) { KeyId = "key-1" }), node));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token("https://elsewhere.example", DateTime.UtcNow.AddHours(1), signingKey), node));
+        Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync("not-a-jwt", node));
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _cluster.DisposeAsync();

@@ -5,17 +5,21 @@ using Microsoft.AspNetCore.Http;
 
 namespace Confide.Ledger.Node.Apps;
 
-/// <summary>Who may call an endpoint (CCF's authn_policies).</summary>
+/// <summary>Who may call an endpoint (CCF's authn_policies); several flags: any one of them suffices.</summary>
+[Flags]
 public enum AuthenticationPolicy
 {
+    /// <summary>Anyone (CCF's no_auth).</summary>
+    None = 0,
+
     /// <summary>A TLS client certificate registered in <c>public:ccf.gov.users.certs</c> (CCF's user_cert).</summary>
-    UserCertificate,
+    UserCertificate = 1,
 
     /// <summary>A TLS client certificate registered in <c>public:ccf.gov.members.certs</c> (CCF's member_cert).</summary>
-    MemberCertificate,
+    MemberCertificate = 2,
 
-    /// <summary>Anyone (CCF's no_auth).</summary>
-    None,
+    /// <summary>A bearer JWT signed by a key of an issuer governance registered (CCF's jwt).</summary>
+    Jwt = 4,
 }
 
 /// <summary>
@@ -73,7 +77,7 @@ public sealed class LedgerRequest(Transaction transaction, string method, IQuery
 
     public byte[] Body { get; } = body;
 
-    /// <summary>The caller's id: hex SHA-256 of its certificate (CCF's user or member id), or null without authentication.</summary>
+    /// <summary>The caller's id: hex SHA-256 of its certificate (CCF's user or member id), <c>jwt:{iss}:{sub}</c> for a JWT, or null without authentication.</summary>
     public string? CallerId { get; } = callerId;
 
     /// <summary>A digest the application binds into this transaction's receipt (CCF's set_claims_digest).</summary>

@@ -22,13 +22,15 @@ public static class LoggingApp
     public static LedgerApplication Create()
     {
         var app = new LedgerApplication();
+        // As CCF's sample: users authenticate with a registered certificate or a JWT.
+        const AuthenticationPolicy users = AuthenticationPolicy.UserCertificate | AuthenticationPolicy.Jwt;
         foreach ((string path, string map) in new[] { ("private", PrivateMap), ("public", PublicMap) })
         {
-            app.MapReadWrite("POST", $"/log/{path}", request => Post(request, map));
-            app.MapReadWrite("POST", $"/log/blocking/{path}", request => Post(request, map), respondOnCommit: true);
-            app.MapReadOnly("GET", $"/log/{path}", request => Get(request, map));
-            app.MapReadWrite("DELETE", $"/log/{path}", request => Delete(request, map));
-            app.MapReadOnly("GET", $"/log/{path}/count", request => Count(request, map));
+            app.MapReadWrite("POST", $"/log/{path}", request => Post(request, map), users);
+            app.MapReadWrite("POST", $"/log/blocking/{path}", request => Post(request, map), users, respondOnCommit: true);
+            app.MapReadOnly("GET", $"/log/{path}", request => Get(request, map), users);
+            app.MapReadWrite("DELETE", $"/log/{path}", request => Delete(request, map), users);
+            app.MapReadOnly("GET", $"/log/{path}/count", request => Count(request, map), users);
         }
 
         return app;

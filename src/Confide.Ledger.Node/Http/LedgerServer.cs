@@ -577,7 +577,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
         }
 
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
-        (string? caller, LedgerResponse? refusal) = Authenticate(context, endpoint!);
+        (string? caller, LedgerResponse? refusal) = await AuthenticateAsync(context, endpoint!).ConfigureAwait(false);
         if (refusal is not null)
         {
             await WriteAsync(context, refusal, null).ConfigureAwait(false);
@@ -622,38 +622,96 @@ public sealed partial class LedgerServer : IAsyncDisposable
         await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);
     }
 
-    /// <summary>The caller's id, or the answer that refuses it.</summary>
-    private (string? Caller, LedgerResponse? Refusal) Authenticate(HttpContext context, LedgerEndpoint endpoint)
+    /// <summary>The caller's id, or the answer that refuses it. With several policies, any one suffices.</summary>
+    private async Task<(string? Caller, LedgerResponse? Refusal)> AuthenticateAsync(HttpContext context, LedgerEndpoint endpoint)
     {
-        if (endpoint.Authentication == AuthenticationPolicy.None)
+        AuthenticationPolicy policy = endpoint.Authentication;
+        if (policy == AuthenticationPolicy.None)
         {
             return (null, null);
         }
 
+        var reasons = new List<string>();
         X509Certificate2? certificate = context.Connection.ClientCertificate;
-        if (certificate is null)
+        if ((policy & (AuthenticationPolicy.UserCertificate | AuthenticationPolicy.MemberCertificate)) != 0)
         {
-            return (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "A TLS client certificate is required."));
-        }
-
-        string caller = GovernanceMaps.IdOf(certificate);
-        if (context.Request.Headers.TryGetValue(ForwardedCallerHeader, out Microsoft.Extensions.Primitives.StringValues forwarded))
-        {
-            // Only a node of this service may speak for a caller it authenticated.
-            if (!ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+            if (certificate is null)
             {
-                return (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "Only a node of this service may forward a request."));
+                reasons.Add("no TLS client certificate");
             }
+            else
+            {
+                string caller = GovernanceMaps.IdOf(certificate);
+                bool forwarded = context.Request.Headers.TryGetValue(ForwardedCallerHeader, out Microsoft.Extensions.Primitives.StringValues forwardedCaller);
+                if (forwarded && ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+                {
+                    // Only a node of this service may speak for a caller it authenticated.
+                    caller = forwardedCaller.ToString();
+                }
 
-            caller = forwarded.ToString();
+                foreach ((AuthenticationPolicy flag, string map, string who) in new[] { (AuthenticationPolicy.UserCertificate, GovernanceMaps.UserCertificates, "user"), (AuthenticationPolicy.MemberCertificate, GovernanceMaps.MemberCertificates, "member") })
+                {
+                    if ((policy & flag) != 0 && _node.ExecuteRead(tx => tx.GetMap(map).Has(System.Text.Encoding.UTF8.GetBytes(caller))).Value)
+                    {
+                        return (caller, null);
+                    }
+                }
+
+                reasons.Add($"could not find matching {((policy & AuthenticationPolicy.UserCertificate) != 0 ? "user" : "member")} certificate {caller}");
+            }
         }
 
-        string map = endpoint.Authentication == AuthenticationPolicy.MemberCertificate ? GovernanceMaps.MemberCertificates : GovernanceMaps.UserCertificates;
-        bool known = _node.ExecuteRead(tx => tx.GetMap(map).Has(System.Text.Encoding.UTF8.GetBytes(caller))).Value;
-        return known
-            ? (caller, null)
-            : (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo",
-                $"Could not find matching {(endpoint.Authentication == AuthenticationPolicy.MemberCertificate ? "member" : "user")} certificate {caller}."));
+        if ((policy & AuthenticationPolicy.Jwt) != 0)
+        {
+            string? authorization = context.Request.Headers.Authorization;
+            if (authorization is null || !authorization.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+            {
+                reasons.Add("no bearer token");
+            }
+            else
+            {
+                (string? subject, string? problem) = await ValidateJwtAsync(authorization["Bearer ".Length..].Trim()).ConfigureAwait(false);
+                if (subject is not null)
+                {
+                    return (subject, null);
+                }
+
+                reasons.Add(problem!);
+            }
+        }
+
+        return (null, LedgerResponse.Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", $"Not authenticated: {string.Join("; ", reasons)}."));
+    }
+
+    /// <summary>A JWT from an issuer governance registered, signed by one of its keys, not expired: <c>jwt:{iss}:{sub}</c>.</summary>
+    private async Task<(string? Caller, string? Problem)> ValidateJwtAsync(string token)
+    {
+        var handler = new Microsoft.IdentityModel.JsonWebTokens.JsonWebTokenHandler();
+        if (!handler.CanReadToken(token))
+        {
+            return (null, "the bearer token is not a JWT");
+        }
+
+        string issuer = handler.ReadJsonWebToken(token).Issuer;
+        string? keys = _node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.JwtPublicSigningKeys).GetString(issuer)).Value;
+        if (keys is null)
+        {
+            return (null, $"the JWT issuer '{issuer}' is not registered (set_jwt_issuer)");
+        }
+
+        Microsoft.IdentityModel.Tokens.TokenValidationResult result = await handler.ValidateTokenAsync(token, new Microsoft.IdentityModel.Tokens.TokenValidationParameters
+        {
+            ValidIssuer = issuer,
+            ValidateAudience = false,
+            IssuerSigningKeys = new Microsoft.IdentityModel.Tokens.JsonWebKeySet(keys).GetSigningKeys(),
+            ClockSkew = TimeSpan.FromMinutes(1),
+        }).ConfigureAwait(false);
+        if (!result.IsValid)
+        {
+            return (null, $"the JWT does not validate: {result.Exception?.Message.Split('.')[0]}");
+        }
+
+        return ($"jwt:{issuer}:{result.ClaimsIdentity.FindFirst("sub")?.Value}", null);
     }
 
     private async Task ForwardAsync(HttpContext context, byte[] body, string? caller)
@@ -674,7 +732,12 @@ public sealed partial class LedgerServer : IAsyncDisposable
             request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         }
 
-        if (caller is not null)
+        if (context.Request.Headers.Authorization is { Count: > 0 } authorization)
+        {
+            // A JWT is validated again by the leader; a certificate caller travels in a header only a node may set.
+            request.Headers.TryAddWithoutValidation("Authorization", authorization.ToString());
+        }
+        else if (caller is not null)
         {
             request.Headers.Add(ForwardedCallerHeader, caller);
         }

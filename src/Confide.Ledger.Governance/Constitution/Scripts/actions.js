@@ -20,6 +20,8 @@ const MAP = Object.freeze({
   serviceConfig: "public:ccf.gov.service.config",
   proposalsInfo: "public:ccf.gov.proposals_info",
   signatures: "public:ccf.internal.signatures",
+  jwtIssuers: "public:ccf.gov.jwt.issuers",
+  jwtKeys: "public:ccf.gov.jwt.public_signing_keys",
 });
 
 // ---- argument checks (validate) ----
@@ -429,4 +431,40 @@ action(
   },
   (args) => {
     updateServiceConfig(args);
+  });
+
+// JWT issuers whose tokens authenticate users (CCF's set_jwt_issuer with its keys given inline,
+// as jwks, since a node fetches nothing).
+action(
+  "set_jwt_issuer",
+  (args) => {
+    requireType(requireArgs(args).issuer, "string", "issuer");
+    if (!args.issuer.startsWith("https://")) {
+      throw new Error(`issuer must be an https URL, not ${args.issuer}`);
+    }
+    requireType(args.jwks, "object", "jwks");
+    requireType(args.jwks.keys, "array", "jwks.keys");
+    if (args.jwks.keys.length === 0) {
+      throw new Error("jwks.keys must hold at least one key");
+    }
+    for (const k of args.jwks.keys) {
+      requireType(k, "object", "jwks.keys[]");
+      requireType(k.kty, "string", "jwks.keys[].kty");
+      requireOneOf(k.kty, ["RSA", "EC"], "jwks.keys[].kty");
+      requireType(k.kid, "string", "jwks.keys[].kid");
+    }
+  },
+  (args) => {
+    writeJson(MAP.jwtIssuers, key(args.issuer), { key_filter: "all" });
+    writeJson(MAP.jwtKeys, key(args.issuer), args.jwks);
+  });
+
+action(
+  "remove_jwt_issuer",
+  (args) => {
+    requireType(requireArgs(args).issuer, "string", "issuer");
+  },
+  (args) => {
+    ccf.kv[MAP.jwtIssuers].delete(key(args.issuer));
+    ccf.kv[MAP.jwtKeys].delete(key(args.issuer));
   });
