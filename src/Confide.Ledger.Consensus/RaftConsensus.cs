@@ -221,9 +221,9 @@ public sealed class RaftConsensus : IConsensus
                 throw new InvalidDataException($"Unexpected {(entry.IsSnapshot ? "snapshot" : "configuration")} entry at index {entry.Index}: this consensus takes no engine snapshots.");
             }
 
-            ReadOnlyMemory<byte> payload = entry.TryGetPayload(out ReadOnlySequence<byte> sequence)
-                ? (sequence.IsSingleSegment ? sequence.First : sequence.ToArray())
-                : ReadOnlyMemory<byte>.Empty;
+            // Copied: the engine's buffer is its own once this returns, and the state machine keeps
+            // slices of the payload (the values of the write set).
+            ReadOnlyMemory<byte> payload = entry.TryGetPayload(out ReadOnlySequence<byte> sequence) ? sequence.ToArray() : ReadOnlyMemory<byte>.Empty;
             await target.ApplyAsync(new CommittedEntry(entry.Term, entry.Index, payload, entry.Context), token).ConfigureAwait(false);
             return false;
         }

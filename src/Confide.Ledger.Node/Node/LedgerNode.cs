@@ -468,14 +468,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             VerifySignature(entry, entry.TxId, _appender.Tree);
         }
 
+        // Parsing with the secret authenticated the entry (GCM over all of it) and accepted only the
+        // canonical encoding, so the replicated bytes are appended as they are.
         _store.Apply(entry.WriteSet, seqno);
-        LedgerEntry appended = _appender.Append(entry.TxId, entry.WriteSet, entry.ClaimsDigest, entry.Flags);
-        if (!appended.Bytes.Span.SequenceEqual(committed.Payload.Span))
-        {
-            throw new LedgerIntegrityException($"Entry {entry.TxId} does not re-serialise to the bytes the leader replicated.");
-        }
-
-        Record(appended);
+        _appender.AppendEntry(entry);
+        Record(entry);
         MarkApplied(seqno);
     }
 

@@ -77,6 +77,27 @@ public sealed class LedgerAppender
     }
 
     /// <summary>
+    /// Appends an entry made elsewhere (a follower applying the leader's): already serialised and,
+    /// having been parsed with the secret, authenticated and canonical.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">Not the next seqno.</exception>
+    public void AppendEntry(LedgerEntry entry)
+    {
+        ArgumentNullException.ThrowIfNull(entry);
+        if (entry.TxId.Seqno != NextSeqno)
+        {
+            throw new InvalidOperationException($"Entry {entry.TxId} is not the next one (seqno {NextSeqno}).");
+        }
+
+        _writer.Append(entry);
+        Tree.Append(entry.ComputeLeaf());
+        if (entry.IsSignature)
+        {
+            _signatures.Add(entry.TxId.Seqno);
+        }
+    }
+
+    /// <summary>
     /// The write set of the signature transaction at <paramref name="txId"/> (the next seqno): the
     /// signed root of leaves [0, seqno) and the serialised tree as of that root.
     /// </summary>
