@@ -22,7 +22,7 @@ namespace Confide.Inference.Tests;
 /// </summary>
 public sealed class InferenceEnclaveTests : IDisposable
 {
-    private static readonly string UnsignedPackage = Path.Combine(CliProcesses.CliDirectory, "inference-enclave");
+    private static readonly string UnsignedPackage = Path.Combine(AppContext.BaseDirectory, "inference-enclave");
 
     private readonly TempDirectory _temp = new();
     private readonly CliProcesses _cli = new();

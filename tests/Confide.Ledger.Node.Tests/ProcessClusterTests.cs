@@ -45,7 +45,7 @@ public sealed class ProcessClusterTests : IDisposable
         }
 
         // The node package, signed once: every node runs these measured files.
-        string unsigned = Path.Combine(CliDirectory, "ledger-enclave");
+        string unsigned = Path.Combine(AppContext.BaseDirectory, "ledger-enclave");
         foreach (string file in Directory.EnumerateFiles(unsigned, "*", SearchOption.AllDirectories))
         {
             string copy = Path.Combine(Package, Path.GetRelativePath(unsigned, file));
