@@ -89,7 +89,22 @@ public sealed class LedgerNodeTests
         Assert.Equal(TxStatus.Committed, await next.WaitForCommitAsync(after, Ct));
         Assert.Equal("v19", next.ExecuteRead(tx => tx.GetMap("records").GetString("19")).Value);
 
-        // The stopped node restarts from its own ledger and catches up.
+        // The stopped node restarts from its latest snapshot and its own ledger, and catches up.
+        string snapshot = NodeSnapshot.Latest(cluster.SnapshotDirectory(old))!;
+        Assert.NotNull(snapshot);
+        byte[] sealedSnapshot = await File.ReadAllBytesAsync(snapshot, Ct);
+        using (var secret = cluster.Secret())
+        {
+            NodeSnapshot opened = NodeSnapshot.Open(sealedSnapshot, secret);
+            Assert.True(opened.TxId.Seqno >= 10);
+            byte[] tampered = sealedSnapshot.ToArray();
+            tampered[^5] ^= 1;
+            Assert.Throws<InvalidDataException>(() => NodeSnapshot.Open(tampered, secret));
+            Assert.Throws<InvalidDataException>(() => NodeSnapshot.Open(sealedSnapshot.AsSpan(0, 40), secret));
+            using var other = LedgerSecret.Generate();
+            Assert.Throws<InvalidDataException>(() => NodeSnapshot.Open(sealedSnapshot, other));
+        }
+
         await cluster.StartAsync(old, Ct);
         Assert.Equal(TxStatus.Committed, await cluster.Nodes[old]!.WaitForCommitAsync(after, Ct));
         Assert.Equal("v100", cluster.Nodes[old]!.ExecuteRead(tx => tx.GetMap("records").GetString("100")).Value);

@@ -19,7 +19,8 @@ namespace Confide.Ledger.Node.Tests;
 /// <summary>
 /// Disaster recovery: a three-node service (attested joins, in this process) is lost entirely; a
 /// new node starts from a copy of one node's ledger, two of three recovery members submit their
-/// shares, and the service reopens with every committed write, a new identity and the recovery recorded.
+/// shares, a second node joins from the snapshot the recovery made, and the service reopens with
+/// every committed write, a new identity and the recovery recorded.
 /// </summary>
 public sealed class RecoveryTests : IAsyncDisposable
 {
@@ -83,8 +84,8 @@ public sealed class RecoveryTests : IAsyncDisposable
             File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
         }
 
-        // A new node recovers from it, waiting for shares.
-        (IPEndPoint Raft, Uri Rpc)[] fresh = [(Free(), new Uri($"https://127.0.0.1:{Free().Port}"))];
+        // A new two-node service recovers from it: the first node waits for shares.
+        (IPEndPoint Raft, Uri Rpc)[] fresh = [(Free(), new Uri($"https://127.0.0.1:{Free().Port}")), (Free(), new Uri($"https://127.0.0.1:{Free().Port}"))];
         var steps = new List<string>();
         Task<LedgerNodeHost> recovering = LedgerRecovery.RecoverAsync(Options(0, fresh, directory: "recovered"), copy, steps.Add, Ct);
         string newServicePem = Path.Combine(_root, "recovered", "service_cert.pem");
@@ -116,6 +117,11 @@ public sealed class RecoveryTests : IAsyncDisposable
         }
 
         await using LedgerNodeHost recovered = await recovering.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+
+        // The second node joins the recovered service (attested, admitted while the recovery is not
+        // yet recorded), starting from the snapshot the recovery made: the history is in no consensus log.
+        await using LedgerNodeHost joined = await LedgerNodeHost.StartAsync(Options(1, fresh, join: (fresh[0].Rpc, newService), directory: "recovered-joiner"), Ct);
+        Assert.Single(Directory.GetFiles(Path.Combine(_root, "recovered-joiner", "snapshots"), "snapshot_*.committed"));
         Assert.Contains(steps, s => s.Contains("2 of 3 recovery members", StringComparison.Ordinal));
         Assert.Equal(newService.Thumbprint, recovered.ServiceCertificate.Thumbprint);
         Assert.NotEqual(oldService.Thumbprint, newService.Thumbprint);
@@ -131,13 +137,21 @@ public sealed class RecoveryTests : IAsyncDisposable
             Assert.Equal("Committed", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"/node/tx?transaction_id={written[id]}"), Ct))!["status"]);
         }
 
+        Assert.Equal("before the disaster 18", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[1].Rpc, "/app/log/private?id=18"), Ct))!["msg"]);
+
         // The recovered service goes on, in a later view, and its ledger audits clean.
-        using HttpResponseMessage after = await RetryAsync(() => client.PostAsJsonAsync(new Uri(fresh[0].Rpc, "/app/log/blocking/private"), new { id = 100, msg = "after the recovery" }, Ct));
+        using HttpResponseMessage after = await RetryAsync(() => client.PostAsJsonAsync(new Uri(fresh[1].Rpc, "/app/log/blocking/private"), new { id = 100, msg = "after the recovery" }, Ct));
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
         Ledger.TxId afterId = Ledger.TxId.Parse(after.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
         Assert.True(afterId > Ledger.TxId.Parse(written[^1]), $"{afterId} after {written[^1]}");
         AuditReport audit = LedgerAuditor.Audit(Path.Combine(_root, "recovered", "ledger"));
         Assert.True(audit.Passed, audit.ToString());
+        for (int attempt = 0; attempt < 100 && await TryGetAsync(client, new Uri(fresh[1].Rpc, "/app/log/private?id=100")) is null; attempt++)
+        {
+            await Task.Delay(50, Ct);
+        }
+
+        Assert.Equal("after the recovery", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[1].Rpc, "/app/log/private?id=100"), Ct))!["msg"]);
     }
 
     public async ValueTask DisposeAsync()

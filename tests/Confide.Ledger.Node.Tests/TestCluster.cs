@@ -33,6 +33,9 @@ internal sealed class TestCluster : IAsyncDisposable
 
     public Uri[] Urls { get; }
 
+    /// <summary>The service's ledger secret (a new instance; the caller disposes it).</summary>
+    public LedgerSecret Secret() => LedgerSecret.FromBytes(_secret);
+
     public Http.LedgerServer?[] Servers { get; }
 
     /// <summary>The genesis every node could write (the first leader does).</summary>
@@ -49,6 +52,8 @@ internal sealed class TestCluster : IAsyncDisposable
     public int SignatureTxInterval { get; }
 
     public string LedgerDirectory(int i) => Path.Combine(Root, $"node{i}", "ledger");
+
+    public string SnapshotDirectory(int i) => Path.Combine(Root, $"node{i}", "snapshots");
 
     /// <param name="endorsedBy">Who endorses the node's certificate (default: the service; another identity makes a rogue node).</param>
     public async Task StartAsync(int i, CancellationToken cancellationToken, ServiceIdentity? endorsedBy = null)
@@ -67,6 +72,8 @@ internal sealed class TestCluster : IAsyncDisposable
             ServiceCertificate = Service.Certificate,
             SignatureDelay = SignatureDelay,
             SignatureTxInterval = SignatureTxInterval,
+            SnapshotDirectory = SnapshotDirectory(i),
+            SnapshotTxInterval = 10,
         });
         RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
         {

@@ -47,8 +47,9 @@ public static class LedgerNodeCommands
         var previousLedger = new Option<string>("--previous-ledger") { Description = "A copy of the lost service's ledger directory (chunk files).", Required = true };
         var signatureMs = new Option<int>("--signature-interval-ms") { Description = "Emit a signature transaction this long after the first unsigned one (commit latency).", DefaultValueFactory = _ => 100 };
         var signatureTx = new Option<int>("--signature-tx-interval") { Description = "...or after this many transactions.", DefaultValueFactory = _ => 5000 };
+        var snapshotTx = new Option<long>("--snapshot-tx-interval") { Description = "Write a snapshot (joiners start from the latest) every this many committed transactions; 0: never.", DefaultValueFactory = _ => 10_000 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Lower election timeout (the upper one is twice it).", DefaultValueFactory = _ => 1000 };
-        var command = new Command(name, description) { dataDirectory, nodeAddress, rpcAddress, peers, allowSimulation, signatureMs, signatureTx, election };
+        var command = new Command(name, description) { dataDirectory, nodeAddress, rpcAddress, peers, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
         if (enclaveTee is null)
         {
             command.Options.Add(tee);
@@ -156,6 +157,7 @@ public static class LedgerNodeCommands
                 AllowSimulatedJoiners = simulation,
                 SignatureDelay = TimeSpan.FromMilliseconds(result.GetValue(signatureMs)),
                 SignatureTxInterval = result.GetValue(signatureTx),
+                SnapshotTxInterval = result.GetValue(snapshotTx),
                 LowerElectionTimeout = TimeSpan.FromMilliseconds(electionMs),
                 UpperElectionTimeout = TimeSpan.FromMilliseconds(2 * electionMs),
             };

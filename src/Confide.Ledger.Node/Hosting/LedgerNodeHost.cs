@@ -54,6 +54,9 @@ public sealed class LedgerNodeHostOptions
 
     public int SignatureTxInterval { get; init; } = 5000;
 
+    /// <summary>A snapshot every this many committed transactions (0: only the one a recovery makes).</summary>
+    public long SnapshotTxInterval { get; init; } = 10_000;
+
     public TimeSpan LowerElectionTimeout { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromSeconds(2);
@@ -212,7 +215,21 @@ public sealed class LedgerNodeHost : IAsyncDisposable
                 ServiceGenesis? genesis = body["genesis"] is JsonObject g ? ServiceGenesis.FromJson(g) : null;
                 var secret = LedgerSecret.FromBytes(ledgerSecret);
                 CryptographicOperations.ZeroMemory(ledgerSecret);
-                return new NodeSecrets(nodeKey, nodeCertificate, ServiceIdentity.FromKey(serviceEcdsa, serviceCertificate), secret, genesis);
+
+                // Start from the service's latest snapshot, if it has one (checked with the secret when loaded).
+                using (HttpResponseMessage snapshot = await http.GetAsync(new Uri(options.JoinTarget!, "/node/snapshot"), cancellationToken).ConfigureAwait(false))
+                {
+                    if (snapshot.IsSuccessStatusCode)
+                    {
+                        byte[] bytes = await snapshot.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+                        NodeSnapshot opened = NodeSnapshot.Open(bytes, secret);
+                        string directory = Directory.CreateDirectory(Path.Combine(options.DataDirectory, "snapshots")).FullName;
+                        Confide.Tee.Storage.DurableFile.WriteAllBytes(Path.Combine(directory, opened.FileName), bytes);
+                    }
+                }
+
+                NodeHistory history = NodeHistory.FromJson(body["history"] as JsonObject) with { RecoveredSeqno = 0 };
+                return new NodeSecrets(nodeKey, nodeCertificate, ServiceIdentity.FromKey(serviceEcdsa, serviceCertificate), secret, genesis, history);
             }
             finally
             {
@@ -231,6 +248,8 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             ServiceCertificate = secrets.Service.Certificate,
             SignatureDelay = options.SignatureDelay,
             SignatureTxInterval = options.SignatureTxInterval,
+            SnapshotDirectory = Path.Combine(options.DataDirectory, "snapshots"),
+            SnapshotTxInterval = options.SnapshotTxInterval,
             RecoveredSeqno = secrets.History.RecoveredSeqno,
             ViewOffset = secrets.History.ViewOffset,
             PreviousServiceCertificates = secrets.History.PreviousServiceCertificates,
@@ -287,7 +306,13 @@ public sealed class LedgerNodeHost : IAsyncDisposable
                 return true;
             });
             byte[]? info = tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey);
-            return (info is null ? null : JsonNode.Parse(info)?["status"]?.GetValue<string>(), info is not null);
+            JsonNode? parsed = info is null ? null : JsonNode.Parse(info);
+
+            // A recovered service whose recovery is not recorded yet (it needs a majority, so these
+            // joiners) is still opening: the recorded status is the lost service's.
+            string? recordedCert = parsed?["cert"]?.GetValue<string>();
+            bool recovering = recordedCert is not null && recordedCert != secrets.Service.Certificate.ExportCertificatePem();
+            return (recovering ? "Opening" : parsed?["status"]?.GetValue<string>(), info is not null);
         }).Value;
         if (!genesisApplied && secrets.Genesis is { } genesis)
         {
@@ -334,6 +359,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             response["node_certificate"] = endorsed.ExportCertificatePem();
             response["service_certificate"] = secrets.Service.Certificate.ExportCertificatePem();
             response["genesis"] = secrets.Genesis?.ToJson();
+            response["history"] = secrets.History.ToJson();
             return response;
         }
         finally

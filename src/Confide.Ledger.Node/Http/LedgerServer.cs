@@ -218,6 +218,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
         _app.MapGet("/node/state", State);
         _app.MapGet("/node/ready/app", () => _node.Failure is null && _node.Consensus.Leader is not null ? Results.NoContent() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable));
         _app.MapPost("/node/announce", (Delegate)AnnounceAsync);
+        _app.MapGet("/node/snapshot", () => _node.LatestSnapshot is { } snapshot
+            ? Results.File(snapshot, "application/octet-stream", Path.GetFileName(snapshot))
+            : Error(StatusCodes.Status404NotFound, "SnapshotNotFound", "This node has no snapshot yet."));
         _app.MapPost("/node/join", JoinAsync);
         MapGovernance();
         _app.Map("/app/{**path}", AppAsync);

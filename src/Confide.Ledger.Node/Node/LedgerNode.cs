@@ -31,10 +31,10 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private readonly ILogger _logger;
     private readonly SemaphoreSlim _order = new(1, 1);
     private readonly Lock _state = new();
-    private readonly Store _store = new();
+    private readonly Store _store;
     private readonly LedgerWriter _writer;
     private readonly LedgerAppender _appender;
-    private readonly MerkleTree _compactedTree = new([Sha256Hash.Zero]); // flushed at commits: what signatures record
+    private readonly MerkleTree _compactedTree; // flushed at commits: what signatures (and snapshots) record
     private readonly List<long> _terms = [0];                     // view of the entry at seqno i
     private readonly List<Sha256Hash> _writeSetDigests = [default]; // for receipts
     private readonly List<Sha256Hash> _claimsDigests = [default];
@@ -49,6 +49,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private int _unsignedSince;
     private long _firstUnsignedAt;
     private Exception? _failure;
+    private long _snapshotSeqno;
 
     public LedgerNode(LedgerNodeOptions options, ILogger<LedgerNode>? logger = null)
     {
@@ -57,12 +58,14 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         _logger = logger ?? NullLogger<LedgerNode>.Instance;
         Directory.CreateDirectory(options.LedgerDirectory);
 
-        // A restarting node rebuilds its state from its own ledger, checking every entry (GCM tags,
-        // contiguous seqnos, every signature over the recomputed root); the consensus log, replayed
-        // next, must then agree with it entry by entry.
-        MerkleTree tree = RestoreFromLedger(new LedgerReader(options.LedgerDirectory, options.LedgerSecret));
+        // A node starts from its latest snapshot if it has one (a joiner gets one from the service),
+        // then rebuilds the rest from its own ledger, checking every entry (GCM tags, contiguous
+        // seqnos, every signature over the recomputed root); the consensus log, replayed next, must
+        // then agree with it entry by entry.
+        (_store, MerkleTree tree, _compactedTree) = StartingPoint();
+        RestoreFromLedger(new LedgerReader(options.LedgerDirectory, options.LedgerSecret), tree);
         _writer = LedgerWriter.Open(options.LedgerDirectory, new LedgerWriterOptions { ChunkSize = options.ChunkSize });
-        _appender = new LedgerAppender(_writer, options.LedgerSecret, _writer.LastSeqno == 0 ? null : tree);
+        _appender = new LedgerAppender(_writer, options.LedgerSecret, tree);
         if (options.RecoveredSeqno > 0)
         {
             AdoptRecoveredHistory(options.RecoveredSeqno);
@@ -236,6 +239,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
                 return ReceiptBuilder.BuildForSignature(own);
             }
 
+            if (id.Seqno < _appender.Tree.FlushedCount)
+            {
+                return null; // before this node's snapshot: its leaves are not held here
+            }
+
             int seqno = (int)id.Seqno;
             var components = new LeafComponents(_writeSetDigests[seqno], CommitEvidence.Create(_options.LedgerSecret, id).Value, _claimsDigests[seqno]);
             return ReceiptBuilder.Build(_appender.Tree, id.Seqno, components, covering.Value);
@@ -309,6 +317,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         if (id.Seqno < _terms.Count)
         {
             long view = _terms[(int)id.Seqno];
+            if (view < 0)
+            {
+                return TxStatus.Unknown; // before this node's snapshot
+            }
+
             if (view != id.View)
             {
                 // A later view holds this seqno, or it is committed in another view: never this one.
@@ -433,6 +446,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
 
         long seqno = entry.TxId.Seqno;
+        if (seqno <= _snapshotSeqno)
+        {
+            return; // this node started from a snapshot that holds it
+        }
+
         if (seqno <= _store.Version)
         {
             bool ours;
@@ -516,6 +534,9 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
 
         _writer.Commit(seqno);
+
+        // Nodes joining the recovered service start from here: its consensus log begins after it.
+        TakeSnapshot(seqno);
     }
 
     private Sha256Hash WriteSetDigest(long seqno)
@@ -526,23 +547,92 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
     }
 
-    private MerkleTree RestoreFromLedger(LedgerReader reader)
+    /// <summary>An empty state, or the latest snapshot's: its store, its tree, and the bookkeeping up to it.</summary>
+    private (Store Store, MerkleTree Tree, MerkleTree Compacted) StartingPoint()
     {
-        MerkleTree tree = LedgerAppender.RebuildTree(reader);
+        if (_options.SnapshotDirectory is not { } directory || NodeSnapshot.Latest(directory) is not { } path)
+        {
+            return (new Store(), new MerkleTree([Sha256Hash.Zero]), new MerkleTree([Sha256Hash.Zero]));
+        }
+
+        NodeSnapshot snapshot = NodeSnapshot.Open(File.ReadAllBytes(path), _options.LedgerSecret);
+        long seqno = snapshot.TxId.Seqno;
+        var store = new Store(seqno - 1);
+        store.Apply(snapshot.State, seqno);
+
+        // What happened before the snapshot is not known here: views unknown (-1), no receipts.
+        _terms.Clear();
+        _writeSetDigests.Clear();
+        _claimsDigests.Clear();
+        for (long i = 0; i <= seqno; i++)
+        {
+            _terms.Add(i == seqno ? snapshot.TxId.View : -1);
+            _writeSetDigests.Add(default);
+            _claimsDigests.Add(default);
+        }
+
+        _snapshotSeqno = seqno;
+        _applied = seqno;
+        _committed = seqno;
+        if (_logger.IsEnabled(LogLevel.Information))
+        {
+            _logger.LogInformation("Starting from snapshot {File}.", Path.GetFileName(path));
+        }
+        return (store, MerkleTree.Deserialise(snapshot.CompactedTree), MerkleTree.Deserialise(snapshot.CompactedTree));
+    }
+
+    private void RestoreFromLedger(LedgerReader reader, MerkleTree tree)
+    {
         foreach (StoredEntry stored in reader.ReadEntries())
         {
             LedgerEntry entry = stored.Entry;
+            if (entry.TxId.Seqno <= _snapshotSeqno)
+            {
+                continue; // covered by the snapshot
+            }
+
+            if (entry.TxId.Seqno != _store.Version + 1)
+            {
+                throw new LedgerFormatException(LedgerFormatError.NotContiguous, $"seqno {entry.TxId.Seqno} follows {_store.Version}", stored.Offset, entry.TxId.Seqno, stored.File);
+            }
+
             if (entry.IsSignature)
             {
                 VerifySignature(entry, entry.TxId, tree);
             }
 
             _store.Apply(entry.WriteSet, entry.TxId.Seqno);
+            tree.Append(entry.ComputeLeaf());
             Record(entry);
         }
-
-        return tree;
     }
+
+    /// <summary>Writes a snapshot of the state as of the committed signature at <paramref name="seqno"/> (order lock held).</summary>
+    private void TakeSnapshot(long seqno)
+    {
+        if (_options.SnapshotDirectory is not { } directory)
+        {
+            return;
+        }
+
+        byte[] tree;
+        long view;
+        lock (_state)
+        {
+            tree = _compactedTree.Serialise(seqno + 1);
+            view = _terms[(int)seqno];
+        }
+
+        var snapshot = new NodeSnapshot(new TxId(view, seqno), _store.CaptureState(seqno), tree);
+        Directory.CreateDirectory(directory);
+        Confide.Tee.Storage.DurableFile.WriteAllBytes(Path.Combine(directory, snapshot.FileName), snapshot.Seal(_options.LedgerSecret));
+        _snapshotTaken = seqno;
+    }
+
+    private long _snapshotTaken;
+
+    /// <summary>The latest snapshot file of this node, or null.</summary>
+    public string? LatestSnapshot => _options.SnapshotDirectory is { } directory ? NodeSnapshot.Latest(directory) : null;
 
     private void Record(LedgerEntry entry)
     {
@@ -587,6 +677,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
 
         _writer.Commit(index);
+        if (_options.SnapshotTxInterval > 0 && index - Math.Max(_snapshotTaken, _snapshotSeqno) >= _options.SnapshotTxInterval)
+        {
+            TakeSnapshot(index);
+        }
+
         foreach (TaskCompletionSource waiter in released)
         {
             waiter.TrySetResult();

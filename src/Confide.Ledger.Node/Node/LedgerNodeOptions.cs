@@ -37,6 +37,12 @@ public sealed class LedgerNodeOptions
     /// <summary>Identities of the service before its recoveries: their nodes' signatures in the ledger are accepted.</summary>
     public IReadOnlyList<X509Certificate2> PreviousServiceCertificates { get; init; } = [];
 
+    /// <summary>Where the node writes its snapshots and starts from the latest one; null: no snapshots.</summary>
+    public string? SnapshotDirectory { get; init; }
+
+    /// <summary>A snapshot at the first committed signature this many transactions after the last one (CCF's snapshots.tx_count); 0: never.</summary>
+    public long SnapshotTxInterval { get; init; } = 10_000;
+
     /// <summary>Chunk size of the ledger files.</summary>
     public long ChunkSize { get; init; } = 5 * 1024 * 1024;
 }

@@ -150,6 +150,33 @@ public sealed class Store
         }
     }
 
+    /// <summary>
+    /// The whole state as of <paramref name="version"/> (no later than the store's version, no
+    /// earlier than its compaction), as one write set: what a snapshot holds.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The version is not held.</exception>
+    public WriteSet CaptureState(long version)
+    {
+        lock (_lock)
+        {
+            if (version < _compactedVersion || version > _version)
+            {
+                throw new ArgumentOutOfRangeException(nameof(version), version, $"The store holds versions [{_compactedVersion}, {_version}].");
+            }
+
+            var state = new WriteSetBuilder();
+            foreach ((string name, MapState map) in _maps)
+            {
+                foreach (KeyValuePair<byte[], byte[]> pair in map.ReadAll(version))
+                {
+                    state.Put(name, pair.Key, pair.Value);
+                }
+            }
+
+            return state.Build();
+        }
+    }
+
     internal byte[]? Read(string mapName, byte[] key, long atVersion, out long keyVersion)
     {
         lock (_lock)
