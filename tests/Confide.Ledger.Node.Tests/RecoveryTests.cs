@@ -113,6 +113,15 @@ public sealed class RecoveryTests : IAsyncDisposable
                 byte[] forged = outsider.Signers[0].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
                 using HttpResponseMessage refused = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{outsider.Signers[0].MemberId}:recover", forged, Ct);
                 Assert.Equal(HttpStatusCode.Unauthorized, refused.StatusCode);
+
+                // The same share again, and a share that is not one, are refused without counting.
+                byte[] again = _members.Signers[0].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
+                using HttpResponseMessage duplicate = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{memberId}:recover", again, Ct);
+                Assert.Equal(HttpStatusCode.BadRequest, duplicate.StatusCode);
+                Assert.Contains("Duplicate", await duplicate.Content.ReadAsStringAsync(Ct), StringComparison.OrdinalIgnoreCase);
+                byte[] garbage = _members.Signers[1].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes("""{"share": "AAAA"}"""), DateTimeOffset.UtcNow);
+                using HttpResponseMessage malformed = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{_members.Signers[1].MemberId}:recover", garbage, Ct);
+                Assert.Equal(HttpStatusCode.BadRequest, malformed.StatusCode);
             }
         }
 

@@ -182,7 +182,7 @@ public static class LedgerRecovery
             catch (Exception ex) when (ex is GovernanceException or RecoveryException or FormatException or System.Text.Json.JsonException)
             {
                 int status = ex is GovernanceException { Code: GovernanceErrorCode.UnknownMember or GovernanceErrorCode.InvalidSignature } ? StatusCodes.Status401Unauthorized : StatusCodes.Status400BadRequest;
-                return Results.Json(new JsonObject { ["error"] = new JsonObject { ["code"] = ex is GovernanceException g ? g.Code.ToString() : "InvalidShare", ["message"] = ex.Message } }, statusCode: status);
+                return Results.Json(new JsonObject { ["error"] = new JsonObject { ["code"] = ex switch { GovernanceException g => g.Code.ToString(), RecoveryException r => r.Error.ToString(), _ => "InvalidShare" }, ["message"] = ex.Message } }, statusCode: status);
             }
         });
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
