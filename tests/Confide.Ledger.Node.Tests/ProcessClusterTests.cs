@@ -26,9 +26,11 @@ public sealed class ProcessClusterTests : IDisposable
     private static readonly string Cli = Path.Combine(CliDirectory, "confide.dll");
 
     private readonly string _root = Directory.CreateTempSubdirectory("confide-ledger-cluster-").FullName;
-    private readonly (int Raft, int Rpc)[] _ports = [.. Enumerable.Range(0, 3).Select(_ => (Free(), Free()))];
-    private readonly Process?[] _nodes = new Process?[3];
-    private readonly string?[] _nodeIds = new string?[3];
+    // Nodes 0-2 are the service; 3 and 4 recover it after it is lost.
+    private readonly (int Raft, int Rpc)[] _ports = [.. Enumerable.Range(0, 5).Select(_ => (Free(), Free()))];
+    private readonly Process?[] _nodes = new Process?[5];
+    private readonly string?[] _nodeIds = new string?[5];
+    private readonly RSA[] _recoveryKeys = [RSA.Create(2048), RSA.Create(2048), RSA.Create(2048)];
     private readonly X509Certificate2 _user;
     private readonly Consortium _members = new(3);
 
@@ -41,7 +43,9 @@ public sealed class ProcessClusterTests : IDisposable
         int m = 0;
         foreach (X509Certificate2 member in _members.Certificates)
         {
-            File.WriteAllText(Path.Combine(_root, $"member{m++}.pem"), member.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(_root, $"member{m}.pem"), member.ExportCertificatePem());
+            File.WriteAllText(Path.Combine(_root, $"member{m}-rsa.pem"), _recoveryKeys[m].ExportSubjectPublicKeyInfoPem());
+            m++;
         }
 
         // The node package, signed once: every node runs these measured files.
@@ -201,6 +205,92 @@ public sealed class ProcessClusterTests : IDisposable
         Assert.Contains("report data", (string)(await unbound.Content.ReadFromJsonAsync<JsonObject>(Ct))!["error"]!["message"]!, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task A_lost_three_process_service_is_recovered_by_two_processes_from_a_ledger_copy_and_two_members_shares()
+    {
+        await StartNodeAsync(0);
+        await StartNodeAsync(1);
+        await StartNodeAsync(2);
+        using X509Certificate2 service = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(ServicePem, Ct));
+        using HttpClient client = Client(service, _user);
+        await WaitForAsync(async () => (string?)(await GetJsonAsync(client, 1, "/node/network"))?["service_status"] == "Opening", "the genesis");
+        var committed = new Dictionary<int, TxId>();
+        for (int n = 0; n < 12; n++)
+        {
+            committed[n] = await WriteOnCommitAsync(client, n % 3, n);
+        }
+
+        // Every node is lost; a copy of node 1's ledger survives. (An operator recovers from the
+        // longest ledger left; here node 1 is let to learn of the last commit first.)
+        await WaitForAsync(async () => (string?)(await GetJsonAsync(client, 1, $"/node/tx?transaction_id={committed[11]}"))?["status"] == "Committed", "node 1 to learn the last commit");
+        for (int i = 0; i < 3; i++)
+        {
+            _nodes[i]!.Kill(entireProcessTree: true);
+            await _nodes[i]!.WaitForExitAsync(Ct);
+        }
+
+        string copy = Path.Combine(_root, "surviving-ledger");
+        Directory.CreateDirectory(copy);
+        foreach (string file in Directory.EnumerateFiles(Path.Combine(_root, "n1", "ledger")))
+        {
+            File.Copy(file, Path.Combine(copy, Path.GetFileName(file)));
+        }
+
+        // Node 3 recovers: it audits the copy, then waits for shares.
+        Process recovering = StartProcess(3, join: false, recoverFrom: copy);
+        _nodes[3] = recovering;
+        var waiting = new TaskCompletionSource();
+        var serving = new TaskCompletionSource();
+        _ = Task.Run(async () =>
+        {
+            while (await recovering.StandardOutput.ReadLineAsync(CancellationToken.None) is { } line)
+            {
+                if (line.StartsWith("recovery: waiting for recovery shares", StringComparison.Ordinal))
+                {
+                    waiting.TrySetResult();
+                }
+                else if (line.StartsWith("node ", StringComparison.Ordinal))
+                {
+                    _nodeIds[3] = line.Split(' ')[1];
+                }
+                else if (line.StartsWith("rpc: ", StringComparison.Ordinal))
+                {
+                    serving.TrySetResult();
+                }
+            }
+
+            waiting.TrySetException(new InvalidOperationException("the recovering node exited"));
+            serving.TrySetException(new InvalidOperationException("the recovering node exited"));
+        }, CancellationToken.None);
+        await waiting.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        using X509Certificate2 recoveredService = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(_root, "n3", "service_cert.pem"), Ct));
+        using HttpClient recoveryClient = Client(recoveredService, _user);
+        for (int member = 1; member <= 2; member++)
+        {
+            string memberId = _members.Signers[member].MemberId;
+            JsonObject encrypted = (await recoveryClient.GetFromJsonAsync<JsonObject>(Url(3, $"/gov/recovery/encrypted-shares/{memberId}?{Consortium.ApiVersion}"), Ct))!;
+            byte[] share = Confide.Ledger.Recovery.RecoveryShares.DecryptShare(Convert.FromBase64String((string)encrypted["encryptedShare"]!), _recoveryKeys[member]);
+            byte[] signed = _members.Signers[member].Sign(Confide.Ledger.Governance.Requests.GovernanceMessageType.RecoveryShare,
+                System.Text.Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
+            using HttpResponseMessage submitted = await Consortium.SendAsync(recoveryClient, Url(3, ""), $"/gov/recovery/members/{memberId}:recover", signed, Ct);
+            Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+        }
+
+        await serving.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
+        await StartNodeAsync(4); // joins the recovered service from its snapshot
+
+        // Both processes serve the recovered service: every committed write, the recovery recorded.
+        await WaitForAsync(async () => (string?)(await GetJsonAsync(recoveryClient, 4, "/node/network"))?["service_status"] == "Open", "the recovered service to open");
+        Assert.Equal(1, (int)(await GetJsonAsync(recoveryClient, 4, "/node/network"))!["recovery_count"]!);
+        foreach ((int id, TxId _) in committed)
+        {
+            Assert.Equal($"message {id}", (string?)(await GetJsonAsync(recoveryClient, 4, $"/app/log/private?id={id}"))!["msg"]);
+        }
+
+        TxId after = await WriteOnCommitAsync(recoveryClient, 4, 100);
+        Assert.True(after > committed[11], $"{after} after {committed[11]}");
+    }
+
     public void Dispose()
     {
         foreach (Process? node in _nodes)
@@ -219,12 +309,17 @@ public sealed class ProcessClusterTests : IDisposable
 
         _user.Dispose();
         _members.Dispose();
+        foreach (RSA key in _recoveryKeys)
+        {
+            key.Dispose();
+        }
+
         Directory.Delete(_root, recursive: true);
     }
 
     private async Task StartNodeAsync(int i)
     {
-        Process process = StartProcess(i, join: i != 0);
+        Process process = StartProcess(i, join: i is not (0 or 3));
         _nodes[i] = process;
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(60));
@@ -246,19 +341,20 @@ public sealed class ProcessClusterTests : IDisposable
         throw new InvalidOperationException($"Node {i} exited without serving: {await process.StandardError.ReadToEndAsync(Ct)}");
     }
 
-    private Process StartProcess(int i, bool join)
+    private Process StartProcess(int i, bool join, string? recoverFrom = null)
     {
+        int first = i < 3 ? 0 : 3, count = i < 3 ? 3 : 2;
         var arguments = new List<string>
         {
             "run", Package, "--tee", "simulation", "--",
-            join ? "join" : "start",
+            recoverFrom is not null ? "recover" : join ? "join" : "start",
             "--data-dir", Path.Combine(_root, $"n{i}"),
             "--node-address", $"127.0.0.1:{_ports[i].Raft}",
             "--rpc-address", $"https://127.0.0.1:{_ports[i].Rpc}",
             "--allow-simulation",
             "--signature-interval-ms", "20", "--election-timeout-ms", "500",
         };
-        for (int peer = 0; peer < 3; peer++)
+        for (int peer = first; peer < first + count; peer++)
         {
             if (peer != i)
             {
@@ -266,9 +362,23 @@ public sealed class ProcessClusterTests : IDisposable
             }
         }
 
-        arguments.AddRange(join
-            ? ["--target", $"https://127.0.0.1:{_ports[0].Rpc}", "--service-cert", ServicePem]
-            : ["--user-cert", Path.Combine(_root, "user.pem"), "--member-cert", Path.Combine(_root, "member0.pem"), "--member-cert", Path.Combine(_root, "member1.pem"), "--member-cert", Path.Combine(_root, "member2.pem")]);
+        if (recoverFrom is not null)
+        {
+            arguments.AddRange(["--previous-ledger", recoverFrom]);
+        }
+        else if (join)
+        {
+            arguments.AddRange(["--target", $"https://127.0.0.1:{_ports[first].Rpc}", "--service-cert", Path.Combine(_root, $"n{first}", "service_cert.pem")]);
+        }
+        else
+        {
+            arguments.AddRange(["--user-cert", Path.Combine(_root, "user.pem"), "--recovery-threshold", "2"]);
+            for (int member = 0; member < 3; member++)
+            {
+                arguments.AddRange(["--recovery-member", $"{Path.Combine(_root, $"member{member}.pem")}={Path.Combine(_root, $"member{member}-rsa.pem")}"]);
+            }
+        }
+
         return Start(arguments);
     }
 

@@ -676,7 +676,10 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             }
         }
 
+        // What is committed is durable in the ledger files too, not only in the consensus log: a
+        // disaster recovery starts from these files alone.
         _writer.Commit(index);
+        _writer.Flush();
         if (_options.SnapshotTxInterval > 0 && index - Math.Max(_snapshotTaken, _snapshotSeqno) >= _options.SnapshotTxInterval)
         {
             TakeSnapshot(index);
