@@ -550,7 +550,10 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     /// <summary>An empty state, or the latest snapshot's: its store, its tree, and the bookkeeping up to it.</summary>
     private (Store Store, MerkleTree Tree, MerkleTree Compacted) StartingPoint()
     {
-        if (_options.SnapshotDirectory is not { } directory || NodeSnapshot.Latest(directory) is not { } path)
+        // A node whose own ledger holds the whole history replays it (and keeps every receipt and
+        // status); a snapshot stands in for a history the node does not have.
+        bool wholeHistory = new LedgerReader(_options.LedgerDirectory).ListChunks() is [{ Start: 1 }, ..];
+        if (wholeHistory || _options.SnapshotDirectory is not { } directory || NodeSnapshot.Latest(directory) is not { } path)
         {
             return (new Store(), new MerkleTree([Sha256Hash.Zero]), new MerkleTree([Sha256Hash.Zero]));
         }
