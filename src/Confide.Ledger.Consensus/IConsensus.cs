@@ -38,15 +38,16 @@ public interface IConsensus : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Appends <paramref name="payload"/> to the log as the leader and returns its position at
-    /// once, before it is committed. <paramref name="context"/> reaches this node's state machine
-    /// with the entry (so the leader need not decode what it has just encoded).
+    /// Appends <paramref name="payload"/> to the log as the leader. The payload is queued at once,
+    /// in call order, so the caller may await the returned task outside its own locks; the task
+    /// completes with the payload's position once it is in this node's log (before it is
+    /// committed), and replication starts then. Payloads appended while an earlier batch is being
+    /// written share one engine entry, so positions may repeat an index. <paramref name="context"/>
+    /// reaches this node's state machine with the payload (so the leader need not decode what it
+    /// has just encoded).
     /// </summary>
-    /// <exception cref="NotLeaderException">This node is not the leader (any more).</exception>
+    /// <exception cref="NotLeaderException">This node is not the leader, or lost the leadership before the payload was in its log.</exception>
     ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default);
-
-    /// <summary>Starts replicating what has been appended without waiting for the next heartbeat.</summary>
-    void Flush();
 
     /// <summary>Waits until this node's state machine has applied the entry at <paramref name="index"/>.</summary>
     Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default);
@@ -62,10 +63,14 @@ public readonly record struct LogPosition(long Term, long Index)
     public override string ToString() => $"{Term}.{Index}";
 }
 
-/// <summary>An entry the consensus delivers once it is committed. The engine's own entries (a new leader's no-op) are not delivered, so indexes can have gaps.</summary>
+/// <summary>
+/// A payload the consensus delivers once it is committed, with the position of the engine entry
+/// that holds it: payloads appended together share an index, and the engine's own entries (a new
+/// leader's no-op) are not delivered, so indexes can have gaps.
+/// </summary>
 public readonly record struct CommittedEntry(long Term, long Index, ReadOnlyMemory<byte> Payload, object? Context);
 
-/// <summary>What receives the committed entries: called one entry at a time, in log order, never concurrently.</summary>
+/// <summary>What receives the committed payloads: called one at a time, in append order, never concurrently.</summary>
 public interface IReplicatedStateMachine
 {
     ValueTask ApplyAsync(CommittedEntry entry, CancellationToken cancellationToken);

@@ -18,9 +18,17 @@ namespace Confide.Ledger.Consensus;
 /// </summary>
 public sealed class RaftConsensus : IConsensus
 {
+    private const int WalChunkSize = 4 * 1024 * 1024;
+
+    /// <summary>Appends are grouped into one engine entry up to this size (a larger single payload is its own entry).</summary>
+    private const int MaxBatchBytes = 1024 * 1024;
+
     private readonly RaftCluster _cluster;
     private readonly WriteAheadLog _log;
     private readonly StateMachineAdapter _machine;
+    private readonly Lock _batchLock = new();
+    private List<PendingAppend> _batch = [];
+    private bool _writingBatches;
     private int _disposed;
     private int _flushRequested;
     private int _flushing;
@@ -81,18 +89,28 @@ public sealed class RaftConsensus : IConsensus
         Directory.CreateDirectory(options.LogDirectory);
         var machine = new StateMachineAdapter(Directory.CreateDirectory(Path.Combine(options.LogDirectory, "snapshots")), stateMachine);
         await machine.RestoreAsync(cancellationToken).ConfigureAwait(false); // must precede the WAL, which reads where to replay from
-        var log = new WriteAheadLog(new WriteAheadLog.Options { Location = Path.Combine(options.LogDirectory, "wal") }, machine);
+        var log = new WriteAheadLog(new WriteAheadLog.Options
+        {
+            Location = Path.Combine(options.LogDirectory, "wal"),
+
+            // DotNext's default is a 4 KiB chunk file: at ledger rates that is a new file (open,
+            // mmap, ftruncate) every few transactions. Entries are still flushed at each commit.
+            ChunkSize = WalChunkSize,
+        }, machine);
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
         return new RaftConsensus(cluster, log, machine, options.EndPoint);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _cluster.StartAsync(cancellationToken);
 
-    public async ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default)
+    public ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default)
     {
+        cancellationToken.ThrowIfCancellationRequested();
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+
         // The term is read while this node leads; an entry of that term can only come from its
-        // leader, so even if leadership is lost right here the log stays consistent: a newer
-        // leader's entries have a higher term and replace this one.
+        // leader, so even if leadership is lost before the batch is written the log stays
+        // consistent: a newer leader's entries have a higher term and replace this one.
         CancellationToken leadership = _cluster.LeadershipToken;
         long term = ((IPersistentState)_log).Term;
         if (leadership.IsCancellationRequested)
@@ -100,19 +118,117 @@ public sealed class RaftConsensus : IConsensus
             throw NotLeader();
         }
 
-        long index = await _log.AppendAsync(new BinaryLogEntry { Term = term, Content = payload, Context = context }, cancellationToken).ConfigureAwait(false);
-        if (leadership.IsCancellationRequested)
+        var pending = new PendingAppend(payload, context, term, leadership);
+        bool startWriter;
+        lock (_batchLock)
         {
-            throw NotLeader();
+            _batch.Add(pending);
+            startWriter = !_writingBatches;
+            _writingBatches = true;
         }
 
-        return new LogPosition(term, index);
+        if (startWriter)
+        {
+            _ = Task.Run(WriteBatchesAsync, CancellationToken.None);
+        }
+
+        return new ValueTask<LogPosition>(pending.Position.Task);
     }
 
-    public void Flush()
+    /// <summary>
+    /// Group commit: whatever was appended while the previous batch was being written goes into
+    /// the log as one engine entry, then replication starts. Per-entry costs of the engine (its WAL
+    /// append, its flush at commit, one replication record) are then paid once per batch, not once
+    /// per transaction. Runs on one task at a time, so batches enter the log in append order.
+    /// </summary>
+    private async Task WriteBatchesAsync()
     {
-        // Coalesced: one replication round at a time; appends made during a round start the next
-        // one when it ends, so a burst of appends costs a round or two, not a round each.
+        while (true)
+        {
+            List<PendingAppend> batch;
+            lock (_batchLock)
+            {
+                if (_batch.Count == 0)
+                {
+                    _writingBatches = false;
+                    return;
+                }
+
+                batch = _batch;
+                _batch = [];
+            }
+
+            int start = 0;
+            while (start < batch.Count)
+            {
+                int end = EndOfGroup(batch, start);
+                await WriteGroupAsync(batch, start, end).ConfigureAwait(false);
+                start = end;
+            }
+
+            Flush();
+        }
+    }
+
+    /// <summary>The end of the run of appends from <paramref name="start"/> that fit one engine entry: same term, bounded size.</summary>
+    private static int EndOfGroup(List<PendingAppend> batch, int start)
+    {
+        long bytes = batch[start].Payload.Length;
+        int end = start + 1;
+        while (end < batch.Count && batch[end].Term == batch[start].Term && bytes + batch[end].Payload.Length <= MaxBatchBytes)
+        {
+            bytes += batch[end].Payload.Length;
+            end++;
+        }
+
+        return end;
+    }
+
+    private async Task WriteGroupAsync(List<PendingAppend> batch, int start, int end)
+    {
+        PendingAppend first = batch[start];
+        try
+        {
+            if (first.Leadership.IsCancellationRequested)
+            {
+                throw NotLeader();
+            }
+
+            object?[] contexts = new object?[end - start];
+            var payloads = new ReadOnlyMemory<byte>[end - start];
+            for (int i = start; i < end; i++)
+            {
+                contexts[i - start] = batch[i].Context;
+                payloads[i - start] = batch[i].Payload;
+            }
+
+            byte[] content = AppendBatch.Encode(payloads);
+            long index = await _log.AppendAsync(new BinaryLogEntry { Term = first.Term, Content = content, Context = contexts }, CancellationToken.None).ConfigureAwait(false);
+            if (first.Leadership.IsCancellationRequested)
+            {
+                throw NotLeader();
+            }
+
+            for (int i = start; i < end; i++)
+            {
+                batch[i].Position.TrySetResult(new LogPosition(first.Term, index));
+            }
+        }
+        catch (Exception ex)
+        {
+            Exception reported = ex is NotLeaderException or ObjectDisposedException ? ex : new NotLeaderException($"Appending to the log failed: {ex.Message}", Leader, ex);
+            for (int i = start; i < end; i++)
+            {
+                batch[i].Position.TrySetException(reported);
+            }
+        }
+    }
+
+    /// <summary>Starts replicating what is in the log without waiting for the next heartbeat.</summary>
+    private void Flush()
+    {
+        // Coalesced: one replication round at a time; batches written during a round start the
+        // next one when it ends, so a burst costs a round or two, not a round each.
         if (!IsLeader)
         {
             return;
@@ -166,6 +282,19 @@ public sealed class RaftConsensus : IConsensus
         _cluster.Dispose();
         await _log.DisposeAsync().ConfigureAwait(false);
         await _machine.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private sealed class PendingAppend(ReadOnlyMemory<byte> payload, object? context, long term, CancellationToken leadership)
+    {
+        public ReadOnlyMemory<byte> Payload { get; } = payload;
+
+        public object? Context { get; } = context;
+
+        public long Term { get; } = term;
+
+        public CancellationToken Leadership { get; } = leadership;
+
+        public TaskCompletionSource<LogPosition> Position { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     private NotLeaderException NotLeader() => new($"This node ({LocalEndPoint}) is not the leader; the leader is {Leader?.ToString() ?? "unknown (an election is under way)"}.", Leader);
@@ -223,8 +352,21 @@ public sealed class RaftConsensus : IConsensus
 
             // Copied: the engine's buffer is its own once this returns, and the state machine keeps
             // slices of the payload (the values of the write set).
-            ReadOnlyMemory<byte> payload = entry.TryGetPayload(out ReadOnlySequence<byte> sequence) ? sequence.ToArray() : ReadOnlyMemory<byte>.Empty;
-            await target.ApplyAsync(new CommittedEntry(entry.Term, entry.Index, payload, entry.Context), token).ConfigureAwait(false);
+            if (!entry.TryGetPayload(out ReadOnlySequence<byte> sequence) || sequence.IsEmpty)
+            {
+                return false; // the engine's own no-op of a new term
+            }
+
+            ReadOnlyMemory<byte> content = sequence.ToArray();
+            object?[]? contexts = entry.Context as object?[];
+            int position = 0;
+            foreach (ReadOnlyMemory<byte> payload in AppendBatch.Decode(content, entry.Index))
+            {
+                object? context = contexts is not null && position < contexts.Length ? contexts[position] : null;
+                await target.ApplyAsync(new CommittedEntry(entry.Term, entry.Index, payload, context), token).ConfigureAwait(false);
+                position++;
+            }
+
             return false;
         }
 

@@ -28,7 +28,6 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         for (int n = 0; n < 50; n++)
         {
             positions.Add(await leader.AppendAsync(Encoding.UTF8.GetBytes($"entry {n}"), context: n, Ct));
-            leader.Flush();
         }
 
         Assert.Equal(positions.OrderBy(p => p.Index), positions);
@@ -51,7 +50,6 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         _nodes[leaderIndex] = null;
         IConsensus next = await LeaderAsync();
         LogPosition after = await next.AppendAsync("after failover"u8.ToArray(), null, Ct);
-        next.Flush();
         Assert.True(after.Term > positions[^1].Term, $"{after} after {positions[^1]}");
         Assert.True(after.Index > positions[^1].Index);
         await next.WaitForAppliedAsync(after.Index, Ct);
@@ -63,6 +61,41 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         int other = Array.FindIndex(_nodes, n => n == next);
         Assert.Equal(_machines[other].Payloads().Take(_machines[leaderIndex].Payloads().Length), _machines[leaderIndex].Payloads());
         Assert.Contains("after failover", _machines[leaderIndex].Payloads());
+    }
+
+    [Fact]
+    public async Task Concurrent_appends_share_engine_entries_and_every_node_applies_them_in_append_order()
+    {
+        for (int i = 0; i < 3; i++)
+        {
+            await StartAsync(i);
+        }
+
+        IConsensus leader = await LeaderAsync();
+
+        // Queued in call order without awaiting, as the ledger node does under its lock: the
+        // appends made while the first batch is written go into later engine entries together.
+        var appending = new List<Task<LogPosition>>();
+        for (int n = 0; n < 400; n++)
+        {
+            appending.Add(leader.AppendAsync(Encoding.UTF8.GetBytes($"batched {n}"), context: n, Ct).AsTask());
+        }
+
+        LogPosition[] positions = await Task.WhenAll(appending);
+        Assert.Equal(positions.OrderBy(p => p.Index), positions);
+        Assert.True(positions.Select(p => p.Index).Distinct().Count() < positions.Length / 4, $"{positions.Select(p => p.Index).Distinct().Count()} engine entries for {positions.Length} appends");
+        foreach (RaftConsensus? node in _nodes)
+        {
+            await node!.WaitForAppliedAsync(positions[^1].Index, Ct);
+        }
+
+        string[] expected = [.. Enumerable.Range(0, 400).Select(n => $"batched {n}")];
+        Assert.All(_machines, m => Assert.Equal(expected, m.Payloads()));
+
+        // Each payload arrives with its own context on the leader, and the index of its engine entry everywhere.
+        int leaderIndex = Array.FindIndex(_nodes, n => n == leader);
+        Assert.Equal(Enumerable.Range(0, 400).Cast<object?>(), _machines[leaderIndex].Entries.Where(e => !e.Payload.IsEmpty).Select(e => e.Context));
+        Assert.All(_machines, m => Assert.Equal(positions.Select(p => p.Index), m.Entries.Where(e => !e.Payload.IsEmpty).Select(e => e.Index)));
     }
 
     [Fact]

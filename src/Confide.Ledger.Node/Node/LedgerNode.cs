@@ -372,16 +372,18 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     /// <summary>Commits the transaction into the store and ledger and appends it; null when it must be re-run.</summary>
     private async Task<TxId?> CommitAndAppendAsync(Transaction transaction, Sha256Hash claimsDigest, CancellationToken cancellationToken)
     {
+        LedgerEntry? entry = null;
+        long term;
+        ValueTask<LogPosition> appending;
         await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            long term = Consensus.Term;
+            term = Consensus.Term;
             if (Volatile.Read(ref _readyTerm) != term || !Consensus.IsLeader)
             {
                 return null;
             }
 
-            LedgerEntry? entry = null;
             CommitResult result = transaction.TryCommit((version, writeSet) => entry = _appender.Append(new TxId(ViewOfTerm(term), version), writeSet, claimsDigest));
             if (result.Status == CommitStatus.Conflict)
             {
@@ -393,22 +395,29 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
                 return new TxId(0, 0); // read-only after all
             }
 
-            return await AppendLocalEntryAsync(entry, term, cancellationToken).ConfigureAwait(false);
+            appending = AppendLocalEntryLocked(entry, term);
         }
         finally
         {
             _order.Release();
         }
+
+        await CompleteAppendAsync(appending, term).ConfigureAwait(false);
+        return entry.TxId;
     }
 
-    /// <summary>With the order lock held: records a locally made entry and appends it to the consensus log.</summary>
-    private async Task<TxId?> AppendLocalEntryAsync(LedgerEntry entry, long term, CancellationToken cancellationToken)
+    /// <summary>
+    /// With the order lock held: records a locally made entry and queues it for the consensus log.
+    /// The append is awaited after the lock is released (<see cref="CompleteAppendAsync"/>), so that
+    /// the transactions executed meanwhile join the same log batch.
+    /// </summary>
+    private ValueTask<LogPosition> AppendLocalEntryLocked(LedgerEntry entry, long term)
     {
         Record(entry);
-        LogPosition position;
+        ValueTask<LogPosition> appending;
         try
         {
-            position = await Consensus.AppendAsync(entry.Bytes, entry, cancellationToken).ConfigureAwait(false);
+            appending = Consensus.AppendAsync(entry.Bytes, entry);
         }
         catch (NotLeaderException)
         {
@@ -416,18 +425,51 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             throw;
         }
 
+        Interlocked.Increment(ref _unsignedSince);
+        Interlocked.CompareExchange(ref _firstUnsignedAt, Environment.TickCount64, 0);
+        return appending;
+    }
+
+    private async Task CompleteAppendAsync(ValueTask<LogPosition> appending, long term)
+    {
+        LogPosition position;
+        try
+        {
+            position = await appending.ConfigureAwait(false);
+        }
+        catch (NotLeaderException)
+        {
+            await AbandonTermAsync(term).ConfigureAwait(false);
+            throw;
+        }
+
         if (position.Term != term)
         {
             // Cannot happen while this node leads the term it read; a defensive stop rather than a fork.
-            RollBackLocked(_applied);
-            Volatile.Write(ref _readyTerm, -1);
+            await AbandonTermAsync(term).ConfigureAwait(false);
             throw new NotLeaderException($"The term changed from {term} to {position.Term} while appending.", Consensus.Leader);
         }
+    }
 
-        Interlocked.Increment(ref _unsignedSince);
-        Interlocked.CompareExchange(ref _firstUnsignedAt, Environment.TickCount64, 0);
-        Consensus.Flush();
-        return entry.TxId;
+    /// <summary>
+    /// An append of <paramref name="term"/> did not reach the log: what this node executed in that
+    /// term beyond the applied log is dropped, unless a later term already did so (then its own
+    /// transactions, on top of the applied log, stay).
+    /// </summary>
+    private async Task AbandonTermAsync(long term)
+    {
+        await _order.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            if (Interlocked.CompareExchange(ref _readyTerm, -1, term) == term)
+            {
+                RollBackLocked(_applied);
+            }
+        }
+        finally
+        {
+            _order.Release();
+        }
     }
 
     private void ApplyCommittedLocked(CommittedEntry committed)
@@ -774,10 +816,12 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     internal async Task EmitSignatureAsync(CancellationToken cancellationToken)
     {
         await EnsureReadyToLeadAsync(cancellationToken).ConfigureAwait(false);
+        long term;
+        ValueTask<LogPosition> appending;
         await _order.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
-            long term = Consensus.Term;
+            term = Consensus.Term;
             if (Volatile.Read(ref _readyTerm) != term)
             {
                 return;
@@ -789,7 +833,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             _store.ApplyNext(
                 seqno => SignatureRecord.Create(_options.Signer, new TxId(ViewOfTerm(term), seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(CompactedTree(seqno)),
                 (seqno, writeSet) => entry = _appender.Append(new TxId(ViewOfTerm(term), seqno), writeSet));
-            await AppendLocalEntryAsync(entry!, term, cancellationToken).ConfigureAwait(false);
+            appending = AppendLocalEntryLocked(entry!, term);
 
             // The signature itself is not a transaction that needs signing.
             Interlocked.Decrement(ref _unsignedSince);
@@ -799,6 +843,8 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         {
             _order.Release();
         }
+
+        await CompleteAppendAsync(appending, term).ConfigureAwait(false);
     }
 
     /// <summary>The tree as of <paramref name="seqno"/>, compacted to the last commit (CCF's public:ccf.internal.tree row): enough to name a damaged entry offline.</summary>
