@@ -38,7 +38,8 @@ public interface IConsensus : IAsyncDisposable
     Task StartAsync(CancellationToken cancellationToken = default);
 
     /// <summary>
-    /// Appends <paramref name="payload"/> to the log as the leader. The payload is queued at once,
+    /// Appends <paramref name="payload"/> to the log as the leader of <paramref name="term"/>, the
+    /// term the caller built it for (its view): a payload is never written in another term. The payload is queued at once,
     /// in call order, so the caller may await the returned task outside its own locks; the task
     /// completes with the payload's position once it is in this node's log (before it is
     /// committed), and replication starts then. Payloads appended while an earlier batch is being
@@ -46,8 +47,11 @@ public interface IConsensus : IAsyncDisposable
     /// reaches this node's state machine with the payload (so the leader need not decode what it
     /// has just encoded).
     /// </summary>
-    /// <exception cref="NotLeaderException">This node is not the leader, or lost the leadership before the payload was in its log.</exception>
-    ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default);
+    /// <exception cref="NotLeaderException">This node does not lead <paramref name="term"/>, or lost the leadership before the payload was in its log.</exception>
+    ValueTask<LogPosition> AppendAsync(long term, ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default);
+
+    /// <summary>Gives up the leadership, if this node holds it: the others elect a leader in a new term.</summary>
+    Task ResignAsync(CancellationToken cancellationToken = default);
 
     /// <summary>Waits until this node's state machine has applied the entry at <paramref name="index"/>.</summary>
     Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default);

@@ -70,7 +70,7 @@ public sealed class RaftConsensus : IConsensus
         {
             LowerElectionTimeout = (int)options.LowerElectionTimeout.TotalMilliseconds,
             UpperElectionTimeout = (int)options.UpperElectionTimeout.TotalMilliseconds,
-            RequestTimeout = options.RequestTimeout,
+            RequestTimeout = options.RequestTimeout ?? options.LowerElectionTimeout,
             TransmissionBlockSize = 65536,
             ColdStart = false,
             ConfigurationStorage = null!, // null: DotNext's in-memory storage, filled from Members below
@@ -103,17 +103,18 @@ public sealed class RaftConsensus : IConsensus
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _cluster.StartAsync(cancellationToken);
 
-    public ValueTask<LogPosition> AppendAsync(ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default)
+    public ValueTask<LogPosition> AppendAsync(long term, ReadOnlyMemory<byte> payload, object? context = null, CancellationToken cancellationToken = default)
     {
         cancellationToken.ThrowIfCancellationRequested();
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
 
-        // The term is read while this node leads; an entry of that term can only come from its
-        // leader, so even if leadership is lost before the batch is written the log stays
-        // consistent: a newer leader's entries have a higher term and replace this one.
+        // The token is read before the term: if it is still live after the term was read, this
+        // node has led without interruption since, so the term read is the one it leads. The
+        // payload is then written in that term or not at all: a payload built for one view and
+        // written in a later term would be refused by every node that applies it.
         CancellationToken leadership = _cluster.LeadershipToken;
-        long term = ((IPersistentState)_log).Term;
-        if (leadership.IsCancellationRequested)
+        long current = ((IPersistentState)_log).Term;
+        if (leadership.IsCancellationRequested || current != term)
         {
             throw NotLeader();
         }
@@ -203,7 +204,8 @@ public sealed class RaftConsensus : IConsensus
             }
 
             byte[] content = AppendBatch.Encode(payloads);
-            long index = await _log.AppendAsync(new BinaryLogEntry { Term = first.Term, Content = content, Context = contexts }, CancellationToken.None).ConfigureAwait(false);
+            // Cancelled with the leadership: a deposed leader stops appending its term's entries.
+            long index = await _log.AppendAsync(new BinaryLogEntry { Term = first.Term, Content = content, Context = new BatchContext(content, contexts) }, first.Leadership).ConfigureAwait(false);
             if (first.Leadership.IsCancellationRequested)
             {
                 throw NotLeader();
@@ -216,7 +218,12 @@ public sealed class RaftConsensus : IConsensus
         }
         catch (Exception ex)
         {
-            Exception reported = ex is NotLeaderException or ObjectDisposedException ? ex : new NotLeaderException($"Appending to the log failed: {ex.Message}", Leader, ex);
+            Exception reported = ex switch
+            {
+                NotLeaderException or ObjectDisposedException => ex,
+                OperationCanceledException => NotLeader(),
+                _ => new NotLeaderException($"Appending to the log failed: {ex.Message}", Leader, ex),
+            };
             for (int i = start; i < end; i++)
             {
                 batch[i].Position.TrySetException(reported);
@@ -255,6 +262,17 @@ public sealed class RaftConsensus : IConsensus
         while (Volatile.Read(ref _flushRequested) == 1 && Interlocked.CompareExchange(ref _flushing, 1, 0) == 0);
     }
 
+    public async Task ResignAsync(CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            await ((DotNext.Net.Cluster.ICluster)_cluster).ResignAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
     public Task WaitForAppliedAsync(long index, CancellationToken cancellationToken = default) =>
         _log.WaitForApplyAsync(index, cancellationToken).AsTask();
 
@@ -283,6 +301,9 @@ public sealed class RaftConsensus : IConsensus
         await _log.DisposeAsync().ConfigureAwait(false);
         await _machine.DisposeAsync().ConfigureAwait(false);
     }
+
+    /// <summary>What the leader keeps with an engine entry it appended: the encoded batch and each payload's context.</summary>
+    private sealed record BatchContext(byte[] Content, object?[] Contexts);
 
     private sealed class PendingAppend(ReadOnlyMemory<byte> payload, object? context, long term, CancellationToken leadership)
     {
@@ -358,7 +379,11 @@ public sealed class RaftConsensus : IConsensus
             }
 
             ReadOnlyMemory<byte> content = sequence.ToArray();
-            object?[]? contexts = entry.Context as object?[];
+
+            // The contexts only go with the very bytes they were appended with: the engine can hand
+            // back the context of an entry that a later leader has since replaced at the same
+            // index (seen under load: a deposed leader's context with the new leader's entry).
+            object?[]? contexts = entry.Context is BatchContext batch && batch.Content.AsSpan().SequenceEqual(content.Span) ? batch.Contexts : null;
             int position = 0;
             foreach (ReadOnlyMemory<byte> payload in AppendBatch.Decode(content, entry.Index))
             {

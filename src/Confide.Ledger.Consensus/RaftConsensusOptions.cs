@@ -23,8 +23,13 @@ public sealed class RaftConsensusOptions
 
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
-    /// <summary>Time to wait for a peer's answer to one consensus message.</summary>
-    public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromMilliseconds(500);
+    /// <summary>
+    /// Time to wait for a peer's answer to one consensus message; null: the lower election timeout.
+    /// A leader whose heartbeat round gets no majority within it steps down, so a short timeout
+    /// turns a CPU-saturated moment into an election (measured: 500 ms with 256 clients on 2 cores
+    /// gave a new term every 5 s).
+    /// </summary>
+    public TimeSpan? RequestTimeout { get; init; }
 
     /// <summary>Server and client TLS for node-to-node traffic (mutual, with node certificates); null: plain TCP.</summary>
     public SslServerAuthenticationOptions? ServerTls { get; init; }

@@ -27,7 +27,7 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         var positions = new List<LogPosition>();
         for (int n = 0; n < 50; n++)
         {
-            positions.Add(await leader.AppendAsync(Encoding.UTF8.GetBytes($"entry {n}"), context: n, Ct));
+            positions.Add(await leader.AppendAsync(leader.Term, Encoding.UTF8.GetBytes($"entry {n}"), context: n, Ct));
         }
 
         Assert.Equal(positions.OrderBy(p => p.Index), positions);
@@ -49,7 +49,7 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         await _nodes[leaderIndex]!.DisposeAsync();
         _nodes[leaderIndex] = null;
         IConsensus next = await LeaderAsync();
-        LogPosition after = await next.AppendAsync("after failover"u8.ToArray(), null, Ct);
+        LogPosition after = await next.AppendAsync(next.Term, "after failover"u8.ToArray(), null, Ct);
         Assert.True(after.Term > positions[^1].Term, $"{after} after {positions[^1]}");
         Assert.True(after.Index > positions[^1].Index);
         await next.WaitForAppliedAsync(after.Index, Ct);
@@ -78,7 +78,7 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         var appending = new List<Task<LogPosition>>();
         for (int n = 0; n < 400; n++)
         {
-            appending.Add(leader.AppendAsync(Encoding.UTF8.GetBytes($"batched {n}"), context: n, Ct).AsTask());
+            appending.Add(leader.AppendAsync(leader.Term, Encoding.UTF8.GetBytes($"batched {n}"), context: n, Ct).AsTask());
         }
 
         LogPosition[] positions = await Task.WhenAll(appending);
@@ -108,8 +108,12 @@ public sealed class RaftConsensusTests : IAsyncDisposable
 
         IConsensus leader = await LeaderAsync();
         IConsensus follower = _nodes.First(n => n != leader)!;
-        NotLeaderException refused = await Assert.ThrowsAsync<NotLeaderException>(() => follower.AppendAsync("x"u8.ToArray(), null, Ct).AsTask());
+        NotLeaderException refused = await Assert.ThrowsAsync<NotLeaderException>(() => follower.AppendAsync(follower.Term, "x"u8.ToArray(), null, Ct).AsTask());
         Assert.Equal(leader.LocalEndPoint, refused.Leader);
+
+        // The leader itself refuses a payload built for a term it does not lead (it would be applied as another view's).
+        await Assert.ThrowsAsync<NotLeaderException>(() => leader.AppendAsync(leader.Term + 1, "y"u8.ToArray(), null, Ct).AsTask());
+        await Assert.ThrowsAsync<NotLeaderException>(() => leader.AppendAsync(leader.Term - 1, "z"u8.ToArray(), null, Ct).AsTask());
     }
 
     public async ValueTask DisposeAsync()

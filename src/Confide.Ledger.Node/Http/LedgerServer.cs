@@ -362,7 +362,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return true;
         }
 
-        if (_node.Consensus.Leader is not { } leader || !_options.Peers.TryGetValue(leader, out Uri? target))
+        // Never to itself: a node that knows itself as leader but could not write (it is not ready,
+        // or has just resigned) would otherwise forward the request round in a loop.
+        if (_node.Consensus.Leader is not { } leader || leader.Equals(_node.Consensus.LocalEndPoint) || !_options.Peers.TryGetValue(leader, out Uri? target))
         {
             return false;
         }
@@ -719,7 +721,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
 
     private async Task ForwardAsync(HttpContext context, byte[] body, string? caller)
     {
-        if (_node.Consensus.Leader is not { } leader || !_options.Peers.TryGetValue(leader, out Uri? target))
+        // Never to itself: a node that knows itself as leader but could not write (it is not ready,
+        // or has just resigned) would otherwise forward the request round in a loop.
+        if (_node.Consensus.Leader is not { } leader || leader.Equals(_node.Consensus.LocalEndPoint) || !_options.Peers.TryGetValue(leader, out Uri? target))
         {
             context.Response.Headers.RetryAfter = "1";
             await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", "No leader is known yet (an election is under way); retry."), null).ConfigureAwait(false);

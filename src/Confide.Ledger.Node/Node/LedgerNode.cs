@@ -50,6 +50,8 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private long _firstUnsignedAt;
     private Exception? _failure;
     private long _snapshotSeqno;
+    private long _queuedView = -1; // the last entry this node queued for the log as leader (order lock)
+    private long _queuedSeqno = -1;
 
     public LedgerNode(LedgerNodeOptions options, ILogger<LedgerNode>? logger = null)
     {
@@ -272,9 +274,11 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             ApplyCommittedLocked(entry);
         }
 
-        catch (Exception ex) when (ex is LedgerFormatException or LedgerIntegrityException)
+        catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // Fail closed: a node that cannot account for an entry stops applying, and says why.
+            // Whatever the exception, it is kept here rather than thrown into the engine, whose
+            // apply loop would end silently and leave every later commit waiting.
             _failure = ex;
             if (_logger.IsEnabled(LogLevel.Critical))
             {
@@ -413,11 +417,26 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     /// </summary>
     private ValueTask<LogPosition> AppendLocalEntryLocked(LedgerEntry entry, long term)
     {
+        if (entry.TxId.View == _queuedView && entry.TxId.Seqno <= _queuedSeqno)
+        {
+            // This view already queued an entry at this seqno, and it may be in the log: a second
+            // one would fork the ledger (followers refuse it, and stop). Only a new view can go on,
+            // so this node gives up the leadership.
+            RollBackLocked(_applied);
+            Volatile.Write(ref _readyTerm, -1);
+            if (_logger.IsEnabled(LogLevel.Error))
+            {
+                _logger.LogError("Seqno {Seqno} of view {View} was already queued for the log (up to {Queued}); resigning the leadership.", entry.TxId.Seqno, entry.TxId.View, _queuedSeqno);
+            }
+
+            _ = Consensus.ResignAsync();
+            throw new NotLeaderException($"This node resigned: seqno {entry.TxId.Seqno} of view {entry.TxId.View} may already be in the log.", null);
+        }
         Record(entry);
         ValueTask<LogPosition> appending;
         try
         {
-            appending = Consensus.AppendAsync(entry.Bytes, entry);
+            appending = Consensus.AppendAsync(term, entry.Bytes, entry);
         }
         catch (NotLeaderException)
         {
@@ -425,6 +444,8 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             throw;
         }
 
+        _queuedView = entry.TxId.View;
+        _queuedSeqno = entry.TxId.Seqno;
         Interlocked.Increment(ref _unsignedSince);
         Interlocked.CompareExchange(ref _firstUnsignedAt, Environment.TickCount64, 0);
         return appending;
