@@ -22,7 +22,7 @@ namespace Confide.Benchmarks;
 /// </summary>
 internal static class LedgerLoad
 {
-    private static readonly int Clients = EnvironmentInt("LEDGER_LOAD_CLIENTS", 64);
+    private static readonly int Clients = EnvironmentInt("LEDGER_LOAD_CLIENTS", 256);
     private static readonly TimeSpan Duration = TimeSpan.FromSeconds(5);
     private static readonly TimeSpan Warmup = TimeSpan.FromSeconds(2);
 
