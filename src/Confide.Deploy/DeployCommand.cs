@@ -97,18 +97,12 @@ public static class DeployCommand
     private static Command LedgerNode()
     {
         var config = new Option<FileInfo>("--config") { Description = "launcher.json from the ledger StatefulSet's ConfigMap.", Required = true };
-        var timeout = new Option<int>("--resolve-timeout-seconds") { Description = "How long to wait for every node's address.", DefaultValueFactory = _ => 600 };
-        var command = new Command("ledger-node", "Run this StatefulSet pod as its ledger node: ordinal 0 'ledger start', the others 'ledger join' through node 0 (used by the generated manifests; needs POD_NAME and POD_IP).") { config, timeout };
+        var command = new Command("ledger-node", "Run this StatefulSet pod as its ledger node: ordinal 0 'ledger start', the others 'ledger join' through node 0, every node addressed by its pod's stable DNS name (used by the generated manifests; needs POD_NAME).") { config };
         command.SetAction((result, cancellationToken) => Run(async () =>
         {
             LedgerLauncherSettings settings = LedgerLauncherSettings.FromJson(await File.ReadAllTextAsync(result.GetValue(config)!.FullName, cancellationToken));
             string podName = Environment.GetEnvironmentVariable("POD_NAME") ?? Dns.GetHostName();
             int ordinal = LedgerLauncher.Ordinal(podName, settings.StatefulSet);
-            IPAddress own = IPAddress.TryParse(Environment.GetEnvironmentVariable("POD_IP"), out IPAddress? podIp)
-                ? podIp
-                : await LedgerLauncher.DnsResolveAsync(LedgerLauncher.PodHost(settings, ordinal), cancellationToken) ?? throw new ArgumentException("POD_IP is not set and this pod's own name does not resolve.");
-            IReadOnlyList<IPAddress> addresses = await LedgerLauncher.ResolveAsync(settings, ordinal, own, LedgerLauncher.DnsResolveAsync,
-                TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(result.GetValue(timeout)), Console.Out, cancellationToken);
             if (ordinal > 0)
             {
                 await LedgerLauncher.WaitForFileAsync(settings.ServiceCertificate, TimeSpan.FromSeconds(5), Console.Out, cancellationToken);
@@ -117,7 +111,7 @@ public static class DeployCommand
             IEnumerable<string> members = settings.MemberCertificateDirectory is { } folder && Directory.Exists(folder)
                 ? Directory.GetFiles(folder, "*.pem").Order(StringComparer.Ordinal)
                 : [];
-            IReadOnlyList<string> args = LedgerLauncher.Arguments(settings, ordinal, addresses, members);
+            IReadOnlyList<string> args = LedgerLauncher.Arguments(settings, ordinal, members);
             Console.WriteLine($"ledger node {ordinal}: confide {string.Join(' ', args)}");
             Console.Out.Flush();
 

@@ -14,7 +14,7 @@ namespace Confide.Ledger.Consensus;
 /// </remarks>
 public interface IConsensus : IAsyncDisposable
 {
-    /// <summary>This node's consensus address.</summary>
+    /// <summary>This node's public consensus address, as the members list holds it (equal to <see cref="Leader"/> while this node leads).</summary>
     EndPoint LocalEndPoint { get; }
 
     /// <summary>True while this node is the leader (the only node that may append).</summary>

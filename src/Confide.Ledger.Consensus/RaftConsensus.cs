@@ -33,7 +33,7 @@ public sealed class RaftConsensus : IConsensus
     private int _flushRequested;
     private int _flushing;
 
-    private RaftConsensus(RaftCluster cluster, WriteAheadLog log, StateMachineAdapter machine, IPEndPoint endPoint)
+    private RaftConsensus(RaftCluster cluster, WriteAheadLog log, StateMachineAdapter machine, EndPoint endPoint)
     {
         _cluster = cluster;
         _log = log;
@@ -61,13 +61,26 @@ public sealed class RaftConsensus : IConsensus
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(stateMachine);
-        if (!options.Members.Contains(options.EndPoint))
+
+        // Endpoints are compared by value everywhere (the engine's member ids, the leader, the
+        // node's peer list): a name in another spelling or family would be another member.
+        EndPoint publicEndPoint = options.PublicEndPoint ?? options.EndPoint;
+        foreach (EndPoint member in options.Members.Append(publicEndPoint))
         {
-            throw new ArgumentException($"The members ({string.Join(", ", options.Members)}) must include this node's endpoint {options.EndPoint}.", nameof(options));
+            if (member is null || !NodeAddress.IsCanonical(member))
+            {
+                throw new ArgumentException($"'{member?.ToString() ?? "null"}' is not an IP endpoint or a DNS endpoint with a lower-case name and an unspecified address family (NodeAddress.TryParse builds those).", nameof(options));
+            }
+        }
+
+        if (!options.Members.Contains(publicEndPoint))
+        {
+            throw new ArgumentException($"The members ({string.Join(", ", options.Members.Select(NodeAddress.Format))}) must include this node's public endpoint {NodeAddress.Format(publicEndPoint)}.", nameof(options));
         }
 
         var configuration = new RaftCluster.TcpConfiguration(options.EndPoint)
         {
+            PublicEndPoint = publicEndPoint,
             LowerElectionTimeout = (int)options.LowerElectionTimeout.TotalMilliseconds,
             UpperElectionTimeout = (int)options.UpperElectionTimeout.TotalMilliseconds,
             RequestTimeout = options.RequestTimeout ?? options.LowerElectionTimeout,
@@ -79,7 +92,7 @@ public sealed class RaftConsensus : IConsensus
         };
 
         var members = ((InMemoryClusterConfigurationStorage<EndPoint>)configuration.ConfigurationStorage).CreateInitialConfigurationBuilder();
-        foreach (IPEndPoint member in options.Members)
+        foreach (EndPoint member in options.Members)
         {
             members.Add(member);
         }
@@ -98,7 +111,7 @@ public sealed class RaftConsensus : IConsensus
             ChunkSize = WalChunkSize,
         }, machine);
         var cluster = new RaftCluster(configuration) { AuditTrail = log };
-        return new RaftConsensus(cluster, log, machine, options.EndPoint);
+        return new RaftConsensus(cluster, log, machine, publicEndPoint);
     }
 
     public Task StartAsync(CancellationToken cancellationToken = default) => _cluster.StartAsync(cancellationToken);
@@ -318,7 +331,7 @@ public sealed class RaftConsensus : IConsensus
         public TaskCompletionSource<LogPosition> Position { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
-    private NotLeaderException NotLeader() => new($"This node ({LocalEndPoint}) is not the leader; the leader is {Leader?.ToString() ?? "unknown (an election is under way)"}.", Leader);
+    private NotLeaderException NotLeader() => new($"This node ({NodeAddress.Format(LocalEndPoint)}) is not the leader; the leader is {(Leader is { } leader ? NodeAddress.Format(leader) : "unknown (an election is under way)")}.", Leader);
 
     private async Task ForceReplicationAsync()
     {

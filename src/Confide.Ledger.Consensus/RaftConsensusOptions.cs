@@ -6,11 +6,21 @@ namespace Confide.Ledger.Consensus;
 /// <summary>Settings of <see cref="RaftConsensus"/>.</summary>
 public sealed class RaftConsensusOptions
 {
-    /// <summary>Where this node listens for consensus traffic (TCP).</summary>
+    /// <summary>Where this node listens for consensus traffic (TCP): a local address, or 0.0.0.0 for every interface.</summary>
     public required IPEndPoint EndPoint { get; init; }
 
-    /// <summary>Every voting member, this node included. The initial configuration of a fresh cluster.</summary>
-    public required IReadOnlyList<IPEndPoint> Members { get; init; }
+    /// <summary>
+    /// This node as the members list names it and the other nodes reach it: an IP endpoint or a DNS
+    /// name (see <see cref="NodeAddress"/> for the one form a name must take); null: <see cref="EndPoint"/>.
+    /// </summary>
+    public EndPoint? PublicEndPoint { get; init; }
+
+    /// <summary>
+    /// Every voting member by its public address, this node included: the initial configuration of
+    /// a fresh cluster. Each is an <see cref="IPEndPoint"/> or a <see cref="System.Net.DnsEndPoint"/> in
+    /// the form <see cref="NodeAddress.IsCanonical"/> accepts.
+    /// </summary>
+    public required IReadOnlyList<EndPoint> Members { get; init; }
 
     /// <summary>Where the Raft write-ahead log lives (the engine's own files; the ledger is separate).</summary>
     public required string LogDirectory { get; init; }

@@ -76,7 +76,6 @@ public sealed class CommandTests
             ledger.Subcommands.Add(start);
             var root = new RootCommand("test") { DeployCommand.Create(), ledger };
             Environment.SetEnvironmentVariable("POD_NAME", "confide-ledger-0");
-            Environment.SetEnvironmentVariable("POD_IP", "127.0.0.1");
             try
             {
                 int code = await root.Parse(["deploy", "ledger-node", "--config", config]).InvokeAsync(cancellationToken: TestContext.Current.CancellationToken);
@@ -85,11 +84,11 @@ public sealed class CommandTests
             finally
             {
                 Environment.SetEnvironmentVariable("POD_NAME", null);
-                Environment.SetEnvironmentVariable("POD_IP", null);
             }
 
             Assert.NotNull(seen);
-            Assert.Equal(["--data-dir", "/data", "--node-address", "127.0.0.1:7100", "--rpc-address", "https://127.0.0.1:8080", "--tee", "simulation", "--allow-simulation"], seen);
+            const string Name = "confide-ledger-0.confide-ledger-nodes.confide.svc.cluster.local";
+            Assert.Equal(["--data-dir", "/data", "--node-address", $"{Name}:7100", "--node-listen", "0.0.0.0:7100", "--rpc-address", $"https://{Name}:8080", "--rpc-listen", "0.0.0.0:8080", "--tee", "simulation", "--allow-simulation"], seen);
         }
         finally
         {

@@ -214,7 +214,7 @@ public sealed partial class ManifestTests
                 Assert.Equal(main.Ports.Single(p => p.Name == "node").ContainerPort, settings.NodePort);
                 Assert.Equal(values.Simulation, settings.AllowSimulation);
                 Assert.Equal(values.Simulation ? "simulation" : "sgx-gramine", settings.Tee);
-                args = [.. LedgerLauncher.Arguments(settings, 1, [System.Net.IPAddress.Parse("10.0.0.1"), System.Net.IPAddress.Parse("10.0.0.2"), System.Net.IPAddress.Parse("10.0.0.3")], [])];
+                args = [.. LedgerLauncher.Arguments(settings, 1, [])];
             }
             else
             {

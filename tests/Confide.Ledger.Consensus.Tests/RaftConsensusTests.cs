@@ -5,7 +5,7 @@ using System.Text;
 
 namespace Confide.Ledger.Consensus.Tests;
 
-/// <summary>Three Raft nodes on 127.0.0.1 in this process: order, failover, replay.</summary>
+/// <summary>Three Raft nodes on 127.0.0.1 in this process, known by IP or by name: order, failover, replay.</summary>
 public sealed class RaftConsensusTests : IAsyncDisposable
 {
     private readonly string _root = Directory.CreateTempSubdirectory("confide-raft-tests-").FullName;
@@ -116,6 +116,65 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         await Assert.ThrowsAsync<NotLeaderException>(() => leader.AppendAsync(leader.Term - 1, "z"u8.ToArray(), null, Ct).AsTask());
     }
 
+    [Fact]
+    public async Task Members_named_by_dns_listen_on_loopback_elect_replicate_and_name_the_leader_by_its_name()
+    {
+        // Each node listens on 127.0.0.1 and is known to the others only as localhost:port.
+        EndPoint[] names = [.. _endPoints.Select(e => new DnsEndPoint("localhost", e.Port))];
+        for (int i = 0; i < 3; i++)
+        {
+            await StartAsync(i, names);
+        }
+
+        IConsensus leader = await LeaderAsync();
+        Assert.Contains(leader.LocalEndPoint, names);
+        var positions = new List<LogPosition>();
+        for (int n = 0; n < 20; n++)
+        {
+            positions.Add(await leader.AppendAsync(leader.Term, Encoding.UTF8.GetBytes($"named {n}"), context: n, Ct));
+        }
+
+        foreach (RaftConsensus? node in _nodes)
+        {
+            await node!.WaitForAppliedAsync(positions[^1].Index, Ct);
+        }
+
+        string[] expected = [.. Enumerable.Range(0, 20).Select(n => $"named {n}")];
+        Assert.All(_machines, m => Assert.Equal(expected, m.Payloads()));
+
+        // Followers know the leader by the same name, and a refusal names it as host:port.
+        IConsensus follower = _nodes.First(n => n != leader)!;
+        Assert.Equal(leader.LocalEndPoint, await follower.WaitForLeaderAsync(TimeSpan.FromSeconds(10), Ct));
+        NotLeaderException refused = await Assert.ThrowsAsync<NotLeaderException>(() => follower.AppendAsync(follower.Term, "x"u8.ToArray(), null, Ct).AsTask());
+        Assert.Equal(leader.LocalEndPoint, refused.Leader);
+        Assert.Contains($"the leader is localhost:{((DnsEndPoint)leader.LocalEndPoint).Port}", refused.Message, StringComparison.Ordinal);
+
+        // The two others elect a new leader among the names and carry on.
+        int leaderIndex = Array.FindIndex(_nodes, n => n == leader);
+        await _nodes[leaderIndex]!.DisposeAsync();
+        _nodes[leaderIndex] = null;
+        IConsensus next = await LeaderAsync();
+        Assert.Contains(next.LocalEndPoint, names);
+        LogPosition after = await next.AppendAsync(next.Term, "after failover"u8.ToArray(), null, Ct);
+        await next.WaitForAppliedAsync(after.Index, Ct);
+        Assert.Contains("after failover", _machines[Array.FindIndex(_nodes, n => n == next)].Payloads());
+    }
+
+    [Fact]
+    public async Task Members_in_another_form_than_the_compared_one_or_without_this_node_are_refused()
+    {
+        EndPoint[] names = [.. _endPoints.Select(e => new DnsEndPoint("localhost", e.Port))];
+
+        // A name in capitals or with an address family would be another member for the engine.
+        EndPoint[] capitals = [new DnsEndPoint("LocalHost", _endPoints[0].Port), names[1], names[2]];
+        EndPoint[] family = [new DnsEndPoint("localhost", _endPoints[0].Port, AddressFamily.InterNetwork), names[1], names[2]];
+        await Assert.ThrowsAsync<ArgumentException>(() => CreateAsync(0, capitals, capitals[0]));
+        await Assert.ThrowsAsync<ArgumentException>(() => CreateAsync(0, family, family[0]));
+
+        ArgumentException missing = await Assert.ThrowsAsync<ArgumentException>(() => CreateAsync(0, names[1..], names[0]));
+        Assert.Contains($"public endpoint localhost:{_endPoints[0].Port}", missing.Message, StringComparison.Ordinal);
+    }
+
     public async ValueTask DisposeAsync()
     {
         foreach (RaftConsensus? node in _nodes)
@@ -129,19 +188,23 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         Directory.Delete(_root, recursive: true);
     }
 
-    private async Task StartAsync(int i)
+    /// <param name="names">The members' public endpoints; null: their listening endpoints.</param>
+    private async Task StartAsync(int i, EndPoint[]? names = null)
     {
-        var options = new RaftConsensusOptions
+        _nodes[i] = await CreateAsync(i, names ?? _endPoints, names?[i]);
+        await _nodes[i]!.StartAsync(Ct);
+    }
+
+    private Task<RaftConsensus> CreateAsync(int i, EndPoint[] members, EndPoint? publicEndPoint) =>
+        RaftConsensus.CreateAsync(new RaftConsensusOptions
         {
             EndPoint = _endPoints[i],
-            Members = _endPoints,
+            PublicEndPoint = publicEndPoint,
+            Members = members,
             LogDirectory = Path.Combine(_root, $"node{i}"),
             LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
             UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
-        };
-        _nodes[i] = await RaftConsensus.CreateAsync(options, _machines[i], cancellationToken: Ct);
-        await _nodes[i]!.StartAsync(Ct);
-    }
+        }, _machines[i], cancellationToken: Ct);
 
     private async Task<IConsensus> LeaderAsync()
     {

@@ -46,6 +46,9 @@ public sealed class NodeJoinTests : IDisposable
     [InlineData("node_public_key", "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----", NodeJoinError.Malformed)]
     [InlineData("exchange_public_key", null, NodeJoinError.Malformed)]
     [InlineData("rpc_address", "", NodeJoinError.Malformed)]
+    [InlineData("rpc_address", "https://127.0.0.1:8000", NodeJoinError.Malformed)]
+    [InlineData("node_to_node_address", "node_1:7000", NodeJoinError.Malformed)]
+    [InlineData("node_to_node_address", null, NodeJoinError.Malformed)]
     [InlineData("collateral", "{\"not\": \"collateral\"}", NodeJoinError.Malformed)]
     public async Task A_malformed_field_is_a_typed_refusal(string field, string? value, NodeJoinError expected)
     {
@@ -55,6 +58,22 @@ public sealed class NodeJoinTests : IDisposable
             request[field] = value;
             NodeJoinException refused = Assert.Throws<NodeJoinException>(() => NodeJoin.Verify(request, _verifier, new VerificationPolicy { AllowSimulation = true }, new HashSet<string> { codeId }));
             Assert.Equal(expected, refused.Error);
+        }
+    }
+
+    [Theory]
+    [InlineData("node-1.ledger:8000", "node-1.ledger:7000", new[] { "node-1.ledger" })]
+    [InlineData("Node-1.Ledger:8000", "10.1.0.5:7000", new[] { "node-1.ledger", "10.1.0.5" })]
+    [InlineData("[::1]:8000", "127.0.0.1:7000", new[] { "::1", "127.0.0.1" })]
+    public async Task The_joiners_certificate_names_the_hosts_of_both_its_addresses(string rpc, string nodeToNode, string[] names)
+    {
+        (JsonObject request, ECDiffieHellman exchange, string codeId) = await RequestAsync();
+        using (exchange)
+        {
+            request["rpc_address"] = rpc;
+            request["node_to_node_address"] = nodeToNode;
+            using VerifiedJoin joiner = NodeJoin.Verify(request, _verifier, new VerificationPolicy { AllowSimulation = true }, new HashSet<string> { codeId });
+            Assert.Equal(names, joiner.HostNames);
         }
     }
 

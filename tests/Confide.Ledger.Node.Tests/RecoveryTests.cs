@@ -193,7 +193,7 @@ public sealed class RecoveryTests : IAsyncDisposable
             DataDirectory = Path.Combine(_root, directory ?? $"n{i}"),
             NodeToNode = addresses[i].Raft,
             Rpc = addresses[i].Rpc,
-            Peers = Enumerable.Range(0, addresses.Length).Where(p => p != i).ToDictionary(p => addresses[p].Raft, p => addresses[p].Rpc),
+            Peers = Enumerable.Range(0, addresses.Length).Where(p => p != i).ToDictionary(p => (EndPoint)addresses[p].Raft, p => addresses[p].Rpc),
             Tee = tee,
             Genesis = genesis,
             JoinTarget = join?.Target,

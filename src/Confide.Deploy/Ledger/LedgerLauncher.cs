@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 
@@ -52,12 +50,21 @@ public sealed class LedgerLauncherSettings
 
 /// <summary>
 /// Turns a StatefulSet pod into a ledger node: ordinal 0 runs <c>confide ledger start</c>, the
-/// others <c>confide ledger join --target (node 0) --service-cert</c>. The ledger takes IP
-/// addresses only (--node-address, --rpc-address, --peer, --target), so the pods' stable DNS
-/// names (pod-N.headless) are resolved to their current addresses when the pod starts.
+/// others <c>confide ledger join --target (node 0) --service-cert</c>. Every node is addressed by
+/// its pod's stable DNS name (pod-N.headless.namespace.svc.cluster.local) in --node-address,
+/// --rpc-address, --peer and --target: the consensus membership is static, and a rescheduled pod
+/// keeps its name but not its IP. The servers listen on every interface of the pod.
 /// </summary>
+/// <remarks>
+/// Nothing is resolved before the node starts. The name of a pod that has no address yet does not
+/// resolve, and the consensus retries it; waiting for every name instead would keep a restarting
+/// node out of a majority that does not need the missing one.
+/// </remarks>
 public static class LedgerLauncher
 {
+    /// <summary>Every IPv4 interface of the pod: the name's address is the pod's own, whatever it is this time.</summary>
+    private const string AnyAddress = "0.0.0.0";
+
     /// <summary>The ordinal of a StatefulSet pod from its name (<c>confide-ledger-2</c> → 2).</summary>
     public static int Ordinal(string podName, string statefulSet)
     {
@@ -72,28 +79,33 @@ public static class LedgerLauncher
     }
 
     /// <summary>The stable DNS name of pod <paramref name="ordinal"/>.</summary>
-    public static string PodHost(LedgerLauncherSettings settings, int ordinal) =>
-        $"{settings.StatefulSet}-{ordinal}.{settings.HeadlessService}.{settings.Namespace}.svc.cluster.local";
-
-    /// <summary>The <c>confide</c> arguments for the node at <paramref name="ordinal"/>, given every node's current address.</summary>
-    public static IReadOnlyList<string> Arguments(LedgerLauncherSettings settings, int ordinal, IReadOnlyList<IPAddress> addresses, IEnumerable<string> memberCertificates)
+    public static string PodHost(LedgerLauncherSettings settings, int ordinal)
     {
         ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(addresses);
-        if (addresses.Count != settings.Replicas || ordinal < 0 || ordinal >= settings.Replicas)
+        return $"{settings.StatefulSet}-{ordinal}.{settings.HeadlessService}.{settings.Namespace}.svc.cluster.local";
+    }
+
+    /// <summary>The <c>confide</c> arguments for the node at <paramref name="ordinal"/>.</summary>
+    public static IReadOnlyList<string> Arguments(LedgerLauncherSettings settings, int ordinal, IEnumerable<string> memberCertificates)
+    {
+        ArgumentNullException.ThrowIfNull(settings);
+        ArgumentNullException.ThrowIfNull(memberCertificates);
+        if (ordinal < 0 || ordinal >= settings.Replicas)
         {
-            throw new ArgumentException($"Node {ordinal} of {settings.Replicas} with {addresses.Count} addresses.");
+            throw new ArgumentOutOfRangeException(nameof(ordinal), ordinal, $"Node {ordinal} is not one of the {settings.Replicas} nodes.");
         }
 
-        string Node(int i) => new IPEndPoint(addresses[i], settings.NodePort).ToString();
-        string Rpc(int i) => $"https://{new IPEndPoint(addresses[i], settings.RpcPort)}";
+        string Node(int i) => $"{PodHost(settings, i)}:{settings.NodePort}";
+        string Rpc(int i) => $"https://{PodHost(settings, i)}:{settings.RpcPort}";
 
         var args = new List<string>
         {
             "ledger", ordinal == 0 ? "start" : "join",
             "--data-dir", settings.DataDirectory,
             "--node-address", Node(ordinal),
+            "--node-listen", $"{AnyAddress}:{settings.NodePort}",
             "--rpc-address", Rpc(ordinal),
+            "--rpc-listen", $"{AnyAddress}:{settings.RpcPort}",
             "--tee", settings.Tee,
         };
         for (int i = 0; i < settings.Replicas; i++)
@@ -128,56 +140,6 @@ public static class LedgerLauncher
 
         args.AddRange(settings.ExtraArgs);
         return args;
-    }
-
-    /// <summary>
-    /// Resolves every node's address (its own from <paramref name="ownAddress"/>), waiting until all
-    /// resolve: the headless Service publishes not-ready pods, but a pod that is still being
-    /// scheduled has no address yet.
-    /// </summary>
-    public static async Task<IReadOnlyList<IPAddress>> ResolveAsync(LedgerLauncherSettings settings, int ordinal, IPAddress ownAddress, Func<string, CancellationToken, Task<IPAddress?>> resolve, TimeSpan retryDelay, TimeSpan timeout, TextWriter log, CancellationToken cancellationToken)
-    {
-        ArgumentNullException.ThrowIfNull(settings);
-        ArgumentNullException.ThrowIfNull(resolve);
-        ArgumentNullException.ThrowIfNull(log);
-        var addresses = new IPAddress?[settings.Replicas];
-        addresses[ordinal] = ownAddress;
-        DateTimeOffset deadline = DateTimeOffset.UtcNow + timeout;
-        while (true)
-        {
-            for (int i = 0; i < addresses.Length; i++)
-            {
-                addresses[i] ??= await resolve(PodHost(settings, i), cancellationToken);
-            }
-
-            int[] missing = [.. Enumerable.Range(0, addresses.Length).Where(i => addresses[i] is null)];
-            if (missing.Length == 0)
-            {
-                return [.. addresses.Select(a => a!)];
-            }
-
-            if (DateTimeOffset.UtcNow >= deadline)
-            {
-                throw new TimeoutException($"Ledger nodes {string.Join(", ", missing)} have no address after {timeout.TotalSeconds:0} s ({PodHost(settings, missing[0])} does not resolve).");
-            }
-
-            await log.WriteLineAsync($"waiting for the addresses of ledger nodes {string.Join(", ", missing)}");
-            await Task.Delay(retryDelay, cancellationToken);
-        }
-    }
-
-    /// <summary>The system resolver, IPv4 first; null while the name does not resolve.</summary>
-    public static async Task<IPAddress?> DnsResolveAsync(string host, CancellationToken cancellationToken)
-    {
-        try
-        {
-            IPAddress[] found = await Dns.GetHostAddressesAsync(host, cancellationToken);
-            return found.FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork) ?? found.FirstOrDefault();
-        }
-        catch (SocketException)
-        {
-            return null;
-        }
     }
 
     /// <summary>Waits for a file that another party publishes (the service certificate a joiner pins).</summary>

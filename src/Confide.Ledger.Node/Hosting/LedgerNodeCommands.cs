@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Confide.Attestation.Verification;
+using Confide.Ledger.Consensus;
 using Confide.Ledger.Node.Http;
 using Confide.Tee;
 using Confide.Tee.Simulation;
@@ -32,9 +33,11 @@ public static class LedgerNodeCommands
     {
         bool start = name == "start", recover = name == "recover";
         var dataDirectory = new Option<string>("--data-dir") { Description = "The node's directory: sealed secrets, ledger/, consensus/. A directory that holds a node restarts it.", Required = true };
-        var nodeAddress = new Option<string>("--node-address") { Description = "This node's consensus (node-to-node) address, IP:port.", Required = true };
-        var rpcAddress = new Option<string>("--rpc-address") { Description = "This node's HTTPS address for clients, https://IP:port.", Required = true };
-        var peers = new Option<string[]>("--peer") { Description = "Another node: <node-address>=<rpc-address> (repeatable). The consensus members are the peers and this node.", AllowMultipleArgumentsPerToken = false };
+        var nodeAddress = new Option<string>("--node-address") { Description = "This node's consensus (node-to-node) address as the other nodes reach it: host:port, the host an IP address or a DNS name (a name stays valid when the node's IP changes).", Required = true };
+        var nodeListen = new Option<string>("--node-listen") { Description = "Where the consensus server listens, IP:port. Default: the --node-address if it is an IP address, else 0.0.0.0 and its port." };
+        var rpcAddress = new Option<string>("--rpc-address") { Description = "This node's HTTPS address for clients and other nodes: https://host:port, the host an IP address or a DNS name (the node certificate names it).", Required = true };
+        var rpcListen = new Option<string>("--rpc-listen") { Description = "Where the HTTPS server listens, IP:port. Default: the --rpc-address host if it is an IP address, else 0.0.0.0 and its port." };
+        var peers = new Option<string[]>("--peer") { Description = "Another node: <node-address>=<rpc-address>, e.g. node-1.ledger:7000=https://node-1.ledger:8000 (repeatable). The consensus members are the peers and this node; every node must name each node the same way.", AllowMultipleArgumentsPerToken = false };
         var tee = new Option<string>("--tee") { Description = "The TEE the node runs in (attests it, seals its secrets): auto (default), simulation, sgx-gramine or tsm.", DefaultValueFactory = _ => "auto" };
         var allowSimulation = new Option<bool>("--allow-simulation") { Description = "Run on the simulation TEE and admit joiners with simulated evidence (development only)." };
         var members = new Option<string[]>("--member-cert") { Description = "PEM certificate of an initial consortium member (repeatable).", AllowMultipleArgumentsPerToken = false };
@@ -42,14 +45,14 @@ public static class LedgerNodeCommands
         var codeIds = new Option<string[]>("--code-id") { Description = "Hex MRENCLAVE of node code allowed to join, besides this node's own (repeatable).", AllowMultipleArgumentsPerToken = false };
         var recoveryMembers = new Option<string[]>("--recovery-member") { Description = "A member who can help recover the service: <certificate.pem>=<rsa-public-key.pem> (repeatable; also a member).", AllowMultipleArgumentsPerToken = false };
         var recoveryThreshold = new Option<int>("--recovery-threshold") { Description = "How many recovery members must submit their shares to recover the service.", DefaultValueFactory = _ => 1 };
-        var target = new Option<string>("--target") { Description = "The trusted node to join through, https://IP:port.", Required = true };
+        var target = new Option<string>("--target") { Description = "The trusted node to join through, https://host:port (an IP address or a DNS name).", Required = true };
         var serviceCertificate = new Option<string>("--service-cert") { Description = "The service identity (PEM) the target must present.", Required = true };
         var previousLedger = new Option<string>("--previous-ledger") { Description = "A copy of the lost service's ledger directory (chunk files).", Required = true };
         var signatureMs = new Option<int>("--signature-interval-ms") { Description = "Emit a signature transaction this long after the first unsigned one (commit latency).", DefaultValueFactory = _ => 100 };
         var signatureTx = new Option<int>("--signature-tx-interval") { Description = "...or after this many transactions.", DefaultValueFactory = _ => 5000 };
         var snapshotTx = new Option<long>("--snapshot-tx-interval") { Description = "Write a snapshot (joiners start from the latest) every this many committed transactions; 0: never.", DefaultValueFactory = _ => 10_000 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Lower election timeout (the upper one is twice it).", DefaultValueFactory = _ => 1000 };
-        var command = new Command(name, description) { dataDirectory, nodeAddress, rpcAddress, peers, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
+        var command = new Command(name, description) { dataDirectory, nodeAddress, nodeListen, rpcAddress, rpcListen, peers, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
         if (enclaveTee is null)
         {
             command.Options.Add(tee);
@@ -90,6 +93,14 @@ public static class LedgerNodeCommands
 
         async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
         {
+            // Addresses first: a typo is named before a TEE or a platform is brought up.
+            EndPoint ownNode = ParseNodeAddress(result.GetValue(nodeAddress)!, "--node-address");
+            IPEndPoint? ownNodeListen = result.GetValue(nodeListen) is { } nodeListenValue ? ParseListen(nodeListenValue, "--node-listen") : null;
+            Uri ownRpc = ParseUrl(result.GetValue(rpcAddress)!, "--rpc-address");
+            IPEndPoint? ownRpcListen = result.GetValue(rpcListen) is { } rpcListenValue ? ParseListen(rpcListenValue, "--rpc-listen") : null;
+            Dictionary<EndPoint, Uri> peerAddresses = ParsePeers(result.GetValue(peers) ?? []);
+            Uri? joinTarget = start || recover ? null : ParseUrl(result.GetValue(target)!, "--target");
+
             using ITee? ownTee = enclaveTee is null ? await new TeeOptions { Backend = TeeOptions.ParseBackend(result.GetValue(tee)) }.CreateAsync(LedgerIdentity.Simulated, cancellationToken) : null;
             ITee nodeTee = enclaveTee ?? ownTee!;
             bool simulation = result.GetValue(allowSimulation);
@@ -146,12 +157,14 @@ public static class LedgerNodeCommands
             var hostOptions = new LedgerNodeHostOptions
             {
                 DataDirectory = data,
-                NodeToNode = ParseEndPoint(result.GetValue(nodeAddress)!, "--node-address"),
-                Rpc = ParseUrl(result.GetValue(rpcAddress)!, "--rpc-address"),
-                Peers = (result.GetValue(peers) ?? []).Select(ParsePeer).ToDictionary(p => p.NodeToNode, p => p.Rpc),
+                NodeToNode = ownNode,
+                NodeToNodeListen = ownNodeListen,
+                Rpc = ownRpc,
+                RpcListen = ownRpcListen,
+                Peers = peerAddresses,
                 Tee = nodeTee,
                 Genesis = genesis,
-                JoinTarget = start || recover ? null : ParseUrl(result.GetValue(target)!, "--target"),
+                JoinTarget = joinTarget,
                 ServiceCertificate = pinned,
                 Verifier = verifier,
                 AllowSimulatedJoiners = simulation,
@@ -181,20 +194,43 @@ public static class LedgerNodeCommands
         }
     }
 
-    private static (IPEndPoint NodeToNode, Uri Rpc) ParsePeer(string value)
+    /// <summary>The <c>--peer</c> values: node address → HTTPS address, each node once.</summary>
+    internal static Dictionary<EndPoint, Uri> ParsePeers(IEnumerable<string> values)
     {
-        string[] parts = value.Split('=', 2);
-        if (parts.Length != 2)
+        var peers = new Dictionary<EndPoint, Uri>();
+        foreach (string value in values)
         {
-            throw new ArgumentException($"--peer '{value}' must be <node-address>=<rpc-address>, e.g. 127.0.0.1:7002=https://127.0.0.1:8002.");
+            string[] parts = value.Split('=', 2);
+            if (parts.Length != 2)
+            {
+                throw new ArgumentException($"--peer '{value}' must be <node-address>=<rpc-address>, e.g. 127.0.0.1:7002=https://127.0.0.1:8002 or node-2.ledger:7000=https://node-2.ledger:8000.");
+            }
+
+            EndPoint node = ParseNodeAddress(parts[0], "--peer");
+            if (!peers.TryAdd(node, ParseUrl(parts[1], "--peer")))
+            {
+                throw new ArgumentException($"--peer '{value}': node {NodeAddress.Format(node)} is given twice.");
+            }
         }
 
-        return (ParseEndPoint(parts[0], "--peer"), ParseUrl(parts[1], "--peer"));
+        return peers;
     }
 
-    private static IPEndPoint ParseEndPoint(string value, string option) =>
-        IPEndPoint.TryParse(value, out IPEndPoint? endPoint) && endPoint.Port != 0 ? endPoint : throw new ArgumentException($"{option} '{value}' is not IP:port.");
+    /// <summary>host:port, the host an IP address or a DNS name: how the other nodes reach a node.</summary>
+    internal static EndPoint ParseNodeAddress(string value, string option) =>
+        NodeAddress.TryParse(value, out EndPoint? endPoint)
+            ? endPoint
+            : throw new ArgumentException($"{option} '{value}' is not host:port (the host an IP address or a DNS name, the port 1-65535).");
 
-    private static Uri ParseUrl(string value, string option) =>
-        Uri.TryCreate(value, UriKind.Absolute, out Uri? url) && url.Scheme == Uri.UriSchemeHttps ? url : throw new ArgumentException($"{option} '{value}' is not an https URL.");
+    /// <summary>IP:port: where a server binds (a name is no address to bind).</summary>
+    internal static IPEndPoint ParseListen(string value, string option) =>
+        NodeAddress.TryParseIP(value, out IPEndPoint? endPoint)
+            ? endPoint
+            : throw new ArgumentException($"{option} '{value}' is not IP:port (an IP address to bind, e.g. 0.0.0.0:7000, and a port 1-65535).");
+
+    /// <summary>https://host:port, the host an IP address or a DNS name.</summary>
+    internal static Uri ParseUrl(string value, string option) =>
+        Uri.TryCreate(value, UriKind.Absolute, out Uri? url) && LedgerServer.IsNodeUrl(url)
+            ? url
+            : throw new ArgumentException($"{option} '{value}' is not an https URL whose host is an IP address or a DNS name (https://host:port).");
 }

@@ -21,14 +21,27 @@ public sealed class LedgerNodeHostOptions
     /// <summary>Where the node keeps its sealed secrets, its ledger and its consensus log.</summary>
     public required string DataDirectory { get; init; }
 
-    /// <summary>This node's consensus (node-to-node) address.</summary>
-    public required IPEndPoint NodeToNode { get; init; }
+    /// <summary>
+    /// This node's consensus (node-to-node) address as the other nodes reach it: an
+    /// <see cref="IPEndPoint"/>, or a DNS name as <see cref="NodeAddress.TryParse"/> builds it. A name
+    /// keeps the static membership valid when the node comes back with another IP address.
+    /// </summary>
+    public required EndPoint NodeToNode { get; init; }
 
-    /// <summary>This node's HTTPS address for clients (and for forwarded requests).</summary>
+    /// <summary>Where the consensus server listens; null: <see cref="NodeToNode"/> if it is an IP endpoint, else every IPv4 interface on its port.</summary>
+    public IPEndPoint? NodeToNodeListen { get; init; }
+
+    /// <summary>This node's HTTPS address for clients (and for forwarded requests): the host an IP address or a DNS name.</summary>
     public required Uri Rpc { get; init; }
 
-    /// <summary>The other nodes: consensus address → HTTPS address. The consensus membership is these and this node.</summary>
-    public IReadOnlyDictionary<IPEndPoint, Uri> Peers { get; init; } = new Dictionary<IPEndPoint, Uri>();
+    /// <summary>Where the HTTPS server listens; null: <see cref="Rpc"/>'s host if it is an IP address, else every IPv4 interface on its port.</summary>
+    public IPEndPoint? RpcListen { get; init; }
+
+    /// <summary>
+    /// The other nodes: consensus address (in <see cref="NodeToNode"/>'s forms) → HTTPS address. The
+    /// consensus membership is these and this node; every node must name each node the same way.
+    /// </summary>
+    public IReadOnlyDictionary<EndPoint, Uri> Peers { get; init; } = new Dictionary<EndPoint, Uri>();
 
     /// <summary>The TEE the node runs in: it attests the node when it joins and seals its secrets.</summary>
     public required ITee Tee { get; init; }
@@ -98,6 +111,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     public static async Task<LedgerNodeHost> StartAsync(LedgerNodeHostOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        CheckAddresses(options);
         Directory.CreateDirectory(options.DataDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         string origin = "restart";
         NodeSecrets secrets;
@@ -138,6 +152,40 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         }
     }
 
+    /// <summary>
+    /// The names the node's certificate carries: the hosts of its HTTPS and consensus addresses, so
+    /// that a client checking host names (curl with the service certificate) accepts the node by
+    /// the name it was given. Nodes check each other by the service's endorsement alone.
+    /// </summary>
+    internal static IReadOnlyList<string> CertificateNames(LedgerNodeHostOptions options) =>
+        [.. new[] { options.Rpc.DnsSafeHost, NodeAddress.Host(options.NodeToNode) }.Distinct(StringComparer.Ordinal)];
+
+    /// <summary>Refuses addresses the node could not serve or compare before anything is written: a join or a new service is not undone.</summary>
+    /// <exception cref="ArgumentException">An address is not an IP endpoint or DNS name in the one form compared, or a URL is not https to one.</exception>
+    internal static void CheckAddresses(LedgerNodeHostOptions options)
+    {
+        foreach ((EndPoint node, Uri rpc) in options.Peers.Prepend(KeyValuePair.Create(options.NodeToNode, options.Rpc)))
+        {
+            if (node is null || !NodeAddress.IsCanonical(node))
+            {
+                throw new ArgumentException($"Node address '{node}' is not an IP endpoint or a DNS endpoint with a lower-case name, an unspecified address family and a port (NodeAddress.TryParse builds those).", nameof(options));
+            }
+
+            if (rpc is null || !LedgerServer.IsNodeUrl(rpc))
+            {
+                throw new ArgumentException($"The HTTPS address '{rpc}' of node {NodeAddress.Format(node)} is not an https URL whose host is an IP address or a DNS name.", nameof(options));
+            }
+        }
+    }
+
+    /// <summary>Where the consensus server binds: a name is no address to bind, so a named node listens on every IPv4 interface.</summary>
+    private static IPEndPoint NodeToNodeListenEndPoint(LedgerNodeHostOptions options) => options.NodeToNodeListen ?? options.NodeToNode switch
+    {
+        IPEndPoint ip => ip,
+        DnsEndPoint name => new IPEndPoint(IPAddress.Any, name.Port),
+        _ => throw new ArgumentException($"Node address '{options.NodeToNode}' is neither an IP endpoint nor a DNS name.", nameof(options)),
+    };
+
     public async ValueTask DisposeAsync()
     {
         await _server.DisposeAsync().ConfigureAwait(false);
@@ -150,7 +198,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     {
         var service = ServiceIdentity.Create();
         var nodeKey = ServiceIdentity.CreateNodeKey();
-        X509Certificate2 certificate = service.EndorseNode(nodeKey, [options.Rpc.Host], TimeSpan.FromDays(365));
+        X509Certificate2 certificate = service.EndorseNode(nodeKey, CertificateNames(options), TimeSpan.FromDays(365));
 
         // The starting node's own code is allowed to join, as CCF's initial code id.
         var genesis = ServiceGenesis.FromJson(options.Genesis!.ToJson());
@@ -169,7 +217,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         var nodeKey = ServiceIdentity.CreateNodeKey();
         using var exchange = ECDiffieHellman.Create(ECCurve.NamedCurves.nistP384);
         TeeEvidence evidence = await options.Tee.GetEvidenceAsync(NodeJoin.ReportData(nodeKey, exchange), cancellationToken).ConfigureAwait(false);
-        JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, options.Rpc.Authority, options.NodeToNode.ToString());
+        JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, LedgerServer.Address(options.Rpc), NodeAddress.Format(options.NodeToNode));
 
         using var http = new HttpClient(new SocketsHttpHandler
         {
@@ -256,7 +304,8 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         }, options.LoggerFactory?.CreateLogger<LedgerNode>());
         RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
         {
-            EndPoint = options.NodeToNode,
+            EndPoint = NodeToNodeListenEndPoint(options),
+            PublicEndPoint = options.NodeToNode,
             Members = [options.NodeToNode, .. options.Peers.Keys],
             LogDirectory = Path.Combine(options.DataDirectory, "consensus"),
             LowerElectionTimeout = options.LowerElectionTimeout,
@@ -268,7 +317,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
 
         var verifier = new QuoteVerifier(options.Verifier);
         var peers = new Dictionary<EndPoint, Uri> { [options.NodeToNode] = options.Rpc };
-        foreach ((IPEndPoint raft, Uri rpc) in options.Peers)
+        foreach ((EndPoint raft, Uri rpc) in options.Peers)
         {
             peers[raft] = rpc;
         }
@@ -276,12 +325,13 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         LedgerServer server = await LedgerServer.StartAsync(node, new LedgerServerOptions
         {
             Url = options.Rpc,
+            Listen = options.RpcListen,
             NodeCertificate = secrets.NodeCertificate,
             Application = options.Application,
             Peers = peers,
             Genesis = secrets.Genesis,
             History = secrets.History,
-            NodeToNodeAddress = options.NodeToNode.ToString(),
+            NodeToNodeAddress = NodeAddress.Format(options.NodeToNode),
             LoggerFactory = options.LoggerFactory,
             JoinHandler = (request, ct) => AdmitAsync(request, node, secrets, verifier, options.AllowSimulatedJoiners, ct),
         }, cancellationToken).ConfigureAwait(false);
@@ -349,8 +399,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             }
         }
 
-        string host = joiner.RpcAddress.Split(':')[0];
-        using X509Certificate2 endorsed = secrets.Service.EndorseNode(joiner.NodeKey, [host], TimeSpan.FromDays(365));
+        using X509Certificate2 endorsed = secrets.Service.EndorseNode(joiner.NodeKey, joiner.HostNames, TimeSpan.FromDays(365));
         byte[] payload = NodeSecrets.SerializeSecrets([], secrets.Service.Key.ExportPkcs8PrivateKey(), secrets.LedgerSecret.Export());
         try
         {

@@ -7,6 +7,7 @@ using Confide.Ledger.Governance;
 using Confide.Ledger.Governance.Requests;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Http;
 using Confide.Ledger.Node.Recovery;
 using Confide.Ledger.Recovery;
 using Microsoft.AspNetCore.Builder;
@@ -34,6 +35,7 @@ public static class LedgerRecovery
     public static async Task<LedgerNodeHost> RecoverAsync(LedgerNodeHostOptions options, string previousLedger, Action<string>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(options);
+        LedgerNodeHost.CheckAddresses(options);
         progress ??= _ => { };
         if (NodeSecrets.Exist(options.DataDirectory))
         {
@@ -55,7 +57,7 @@ public static class LedgerRecovery
         string servicePem = Path.Combine(options.DataDirectory, "service_cert.pem");
         await File.WriteAllTextAsync(servicePem, service.Certificate.ExportCertificatePem(), cancellationToken).ConfigureAwait(false);
         ECDsa nodeKey = ServiceIdentity.CreateNodeKey();
-        X509Certificate2 nodeCertificate = service.EndorseNode(nodeKey, [options.Rpc.Host], TimeSpan.FromDays(365));
+        X509Certificate2 nodeCertificate = service.EndorseNode(nodeKey, LedgerNodeHost.CertificateNames(options), TimeSpan.FromDays(365));
         LedgerSecret secret;
         using (var session = new RecoverySession(previous.Issuance))
         {
@@ -131,8 +133,8 @@ public static class LedgerRecovery
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        IPAddress address = IPAddress.Parse(options.Rpc.Host);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(address, options.Rpc.Port, listen => listen.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = nodeCertificate })));
+        IPEndPoint listen = LedgerServer.ListenEndPoint(options.Rpc, options.RpcListen);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listen, endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = nodeCertificate })));
         WebApplication app = builder.Build();
         var gate = new Lock();
         app.MapGet("/node/state", () => Results.Json(new JsonObject { ["node_id"] = LedgerSigner.ComputeNodeId(nodeCertificate), ["state"] = "WaitingForRecoveryShares", ["last_signed_seqno"] = previous.Transaction.ReadVersion }));

@@ -1,8 +1,10 @@
+using System.Net;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Confide.Attestation.Collateral;
 using Confide.Attestation.Verification;
+using Confide.Ledger.Consensus;
 
 namespace Confide.Ledger.Node.Hosting;
 
@@ -40,6 +42,8 @@ public static class NodeJoin
     public static VerifiedJoin Verify(JsonObject request, QuoteVerifier verifier, VerificationPolicy policy, IReadOnlySet<string> allowedCodeIds)
     {
         ArgumentNullException.ThrowIfNull(request);
+        EndPoint rpcAddress = AddressField(request, "rpc_address");
+        EndPoint nodeToNodeAddress = AddressField(request, "node_to_node_address");
         string nodeKeyPem = Field(request, "node_public_key");
         string exchangeKeyPem = Field(request, "exchange_public_key");
         byte[] quote;
@@ -101,7 +105,10 @@ public static class NodeJoin
             throw new NodeJoinException(NodeJoinError.CodeNotAllowed, $"Code id {codeId} is not allowed to join this service (public:ccf.gov.nodes.code_ids).");
         }
 
-        return new VerifiedJoin(nodeKey, exchangeKey, codeId, Field(request, "rpc_address"), Field(request, "node_to_node_address"));
+        return new VerifiedJoin(nodeKey, exchangeKey, codeId, NodeAddress.Format(rpcAddress), NodeAddress.Format(nodeToNodeAddress))
+        {
+            HostNames = [.. new[] { NodeAddress.Host(rpcAddress), NodeAddress.Host(nodeToNodeAddress) }.Distinct(StringComparer.Ordinal)],
+        };
     }
 
     /// <summary>Encrypts <paramref name="secrets"/> to the joiner's exchange key; returns the response members to add.</summary>
@@ -168,6 +175,12 @@ public static class NodeJoin
         }
     }
 
+    /// <summary>An address the joiner gives for itself: host:port, the host an IP address or a DNS name (its certificate will name it).</summary>
+    private static EndPoint AddressField(JsonObject body, string name) =>
+        NodeAddress.TryParse(Field(body, name), out EndPoint? address)
+            ? address
+            : throw new NodeJoinException(NodeJoinError.Malformed, $"\"{name}\" is not host:port (an IP address or a DNS name, and a port).");
+
     private static string Field(JsonObject body, string name) =>
         body[name] is JsonValue value && value.TryGetValue(out string? text) && text.Length > 0
             ? text
@@ -177,6 +190,9 @@ public static class NodeJoin
 /// <summary>A join request whose evidence passed.</summary>
 public sealed record VerifiedJoin(ECDsa NodeKey, ECDiffieHellman ExchangeKey, string CodeId, string RpcAddress, string NodeToNodeAddress) : IDisposable
 {
+    /// <summary>The hosts of the joiner's two addresses: the names its endorsed certificate carries.</summary>
+    public IReadOnlyList<string> HostNames { get; init; } = [];
+
     public void Dispose()
     {
         NodeKey.Dispose();

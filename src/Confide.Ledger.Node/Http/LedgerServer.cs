@@ -22,8 +22,14 @@ namespace Confide.Ledger.Node.Http;
 /// <summary>Settings of a node's HTTPS front end.</summary>
 public sealed class LedgerServerOptions
 {
-    /// <summary>Where the node listens (https, an IP address; port 0 picks one).</summary>
+    /// <summary>
+    /// The node's HTTPS address as clients and other nodes reach it: the host an IP address or a
+    /// DNS name; port 0 picks one (when the server listens on that port too).
+    /// </summary>
     public required Uri Url { get; init; }
+
+    /// <summary>Where the server listens; null: <see cref="Url"/>'s host if it is an IP address, else every IPv4 interface, on its port.</summary>
+    public IPEndPoint? Listen { get; init; }
 
     /// <summary>The node's certificate, endorsed by the service identity, with its private key.</summary>
     public required X509Certificate2 NodeCertificate { get; init; }
@@ -150,17 +156,14 @@ public sealed partial class LedgerServer : IAsyncDisposable
         { Timeout = TimeSpan.FromSeconds(30) };
     }
 
-    /// <summary>The URL the node listens on (the port resolved).</summary>
+    /// <summary>The node's advertised URL (<see cref="LedgerServerOptions.Url"/>, its port resolved if it was 0).</summary>
     public Uri Url { get; private set; } = null!;
 
     public static async Task<LedgerServer> StartAsync(LedgerNode node, LedgerServerOptions options, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(node);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.Url.Scheme != Uri.UriSchemeHttps || !IPAddress.TryParse(options.Url.Host, out IPAddress? address))
-        {
-            throw new ArgumentException($"'{options.Url}' must be an https URL with an IP address.", nameof(options));
-        }
+        IPEndPoint listen = ListenEndPoint(options.Url, options.Listen);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -172,7 +175,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
-            kestrel.Listen(address, options.Url.Port, listen => listen.UseHttps(new HttpsConnectionAdapterOptions
+            kestrel.Listen(listen, endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions
             {
                 ServerCertificate = options.NodeCertificate,
                 // Callers present certificates that governance registered, not ones a CA issued:
@@ -187,10 +190,54 @@ public sealed partial class LedgerServer : IAsyncDisposable
         server.MapRoutes();
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         string bound = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        server.Url = new Uri(bound.Replace("[::]", address.ToString(), StringComparison.Ordinal));
+        server.Url = AdvertisedUrl(options.Url, new Uri(bound).Port);
         server._maintenance = Task.Run(() => server.MaintainAsync(server._stopping.Token), CancellationToken.None);
         return server;
     }
+
+    /// <summary>
+    /// Where a node's HTTPS server listens: <paramref name="listen"/> if given, else the URL's own
+    /// host if it is an IP address. A name is no address to bind (it may even resolve to a load
+    /// balancer), so a node addressed by name listens on every IPv4 interface.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="url"/> is not https with an IP address or DNS name.</exception>
+    public static IPEndPoint ListenEndPoint(Uri url, IPEndPoint? listen)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        if (!IsNodeUrl(url))
+        {
+            throw new ArgumentException($"'{url}' must be an https URL whose host is an IP address or a DNS name.", nameof(url));
+        }
+
+        if (listen is not null)
+        {
+            return listen;
+        }
+
+        return IPAddress.TryParse(url.DnsSafeHost, out IPAddress? address) ? new IPEndPoint(address, url.Port) : new IPEndPoint(IPAddress.Any, url.Port);
+    }
+
+    /// <summary>True for an https URL whose host is an IP address or a DNS name: what a node can be reached at.</summary>
+    public static bool IsNodeUrl(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return url.Scheme == Uri.UriSchemeHttps
+            && (url.HostNameType is UriHostNameType.IPv4 or UriHostNameType.IPv6 || (url.HostNameType == UriHostNameType.Dns && NodeAddress.IsDnsName(url.Host)));
+    }
+
+    /// <summary>
+    /// A node's HTTPS address as recorded in <c>public:ccf.gov.nodes.info</c> (CCF's <c>rpc_address</c>):
+    /// host:port, the port always written (<see cref="Uri.Authority"/> leaves out 443).
+    /// </summary>
+    public static string Address(Uri url)
+    {
+        ArgumentNullException.ThrowIfNull(url);
+        return $"{url.Host}:{url.Port.ToString(System.Globalization.CultureInfo.InvariantCulture)}";
+    }
+
+    /// <summary>The URL a node gives out: its own host (never the bound address), with the bound port if it asked for port 0.</summary>
+    private static Uri AdvertisedUrl(Uri url, int boundPort) =>
+        url.Port != 0 ? url : new UriBuilder(url) { Port = boundPort }.Uri;
 
     public async ValueTask DisposeAsync()
     {
@@ -358,7 +405,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
     {
         if (_node.Consensus.IsLeader)
         {
-            await _node.ExecuteWriteAsync(tx => RecordNode(tx, _options.NodeCertificate, Url.Authority, _options.NodeToNodeAddress), cancellationToken).ConfigureAwait(false);
+            await _node.ExecuteWriteAsync(tx => RecordNode(tx, _options.NodeCertificate, Address(Url), _options.NodeToNodeAddress), cancellationToken).ConfigureAwait(false);
             return true;
         }
 
@@ -369,7 +416,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return false;
         }
 
-        var body = new JsonObject { ["rpc_address"] = Url.Authority, ["node_to_node_address"] = _options.NodeToNodeAddress };
+        var body = new JsonObject { ["rpc_address"] = Address(Url), ["node_to_node_address"] = _options.NodeToNodeAddress };
         using HttpResponseMessage response = await _forwarder.PostAsync(new Uri(target, "/node/announce"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), cancellationToken).ConfigureAwait(false);
         return response.IsSuccessStatusCode;
     }
@@ -551,7 +598,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return null;
         }
 
-        string rpc = url.Authority;
+        string rpc = Address(url);
         string? id = null;
         _node.ExecuteRead(tx =>
         {
