@@ -71,6 +71,11 @@ public sealed class RecoveryTests : IAsyncDisposable
             written.Add(response.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
         }
 
+        // The copy comes from node 0. A follower learns of a commit only from a later message, and
+        // under CPU load node 0 was seen lost before the signature committing the last write
+        // reached it: the recovery then rightly drops that write. Wait until node 0 holds it.
+        await WaitForAsync(async () => await TryGetAsync(oldClient, new Uri(addresses[0].Rpc, $"/node/tx?transaction_id={written[^1]}")) is { } status && (string?)status["status"] == "Committed");
+
         // Every node is lost; one ledger copy survives.
         string copy = Path.Combine(_root, "surviving-ledger");
         foreach (LedgerNodeHost host in hosts)
