@@ -409,8 +409,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return true;
         }
 
-        // Never to itself: a node that knows itself as leader but could not write (it is not ready,
-        // or has just resigned) would otherwise forward the request round in a loop.
+        // Not to itself while the engine still names it leader: it announces once it can write.
         if (_node.Consensus.Leader is not { } leader || leader.Equals(_node.Consensus.LocalEndPoint) || !_options.Peers.TryGetValue(leader, out Uri? target))
         {
             return false;
@@ -773,7 +772,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
         if (_node.Consensus.Leader is not { } leader || leader.Equals(_node.Consensus.LocalEndPoint) || !_options.Peers.TryGetValue(leader, out Uri? target))
         {
             context.Response.Headers.RetryAfter = "1";
-            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", "No leader is known yet (an election is under way); retry."), null).ConfigureAwait(false);
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", "No leader can take the request yet (an election is under way, or this node is taking over); retry."), null).ConfigureAwait(false);
             return;
         }
 
