@@ -167,12 +167,7 @@ public sealed class SigningKeyTests : IDisposable
         return result.IsValid;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
-        probe.Start();
-        return ((System.Net.IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Confide.Tests.LoopbackPorts.Next();
 
     private sealed class MovableTime(DateTimeOffset start) : TimeProvider
     {

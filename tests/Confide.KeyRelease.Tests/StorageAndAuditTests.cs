@@ -198,10 +198,5 @@ public sealed class StorageAndAuditTests(SkrEnvironment environment)
         Assert.Throws<ArgumentException>(() => new TrustedAuthority(new Uri("http://127.0.0.1:8443")));
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int FreePort() => Confide.Tests.LoopbackPorts.Next();
 }

@@ -221,12 +221,7 @@ public sealed class RaftConsensusTests : IAsyncDisposable
         }
     }
 
-    private static IPEndPoint Free()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return (IPEndPoint)probe.LocalEndpoint;
-    }
+    private static IPEndPoint Free() => Confide.Tests.LoopbackPorts.NextEndPoint();
 
     private sealed class RecordingMachine : IReplicatedStateMachine
     {

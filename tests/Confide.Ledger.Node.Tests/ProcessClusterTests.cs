@@ -496,10 +496,5 @@ public sealed class ProcessClusterTests : IDisposable
         },
     });
 
-    private static int Free()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return ((IPEndPoint)probe.LocalEndpoint).Port;
-    }
+    private static int Free() => Confide.Tests.LoopbackPorts.Next();
 }

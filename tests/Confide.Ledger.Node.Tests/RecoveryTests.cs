@@ -274,10 +274,5 @@ public sealed class RecoveryTests : IAsyncDisposable
         throw new TimeoutException("Timed out.");
     }
 
-    private static IPEndPoint Free()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return (IPEndPoint)probe.LocalEndpoint;
-    }
+    private static IPEndPoint Free() => Confide.Tests.LoopbackPorts.NextEndPoint();
 }

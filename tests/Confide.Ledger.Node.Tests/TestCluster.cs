@@ -159,10 +159,5 @@ internal sealed class TestCluster : IAsyncDisposable
         Directory.Delete(Root, recursive: true);
     }
 
-    private static IPEndPoint Free()
-    {
-        using var probe = new TcpListener(IPAddress.Loopback, 0);
-        probe.Start();
-        return (IPEndPoint)probe.LocalEndpoint;
-    }
+    private static IPEndPoint Free() => Confide.Tests.LoopbackPorts.NextEndPoint();
 }
