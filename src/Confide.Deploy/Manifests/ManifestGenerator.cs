@@ -396,7 +396,6 @@ public static class ManifestGenerator
             if (service.Kind == ServiceKind.Ledger)
             {
                 env.Add(new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } });
-                env.Add(new V1EnvVar { Name = "POD_IP", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "status.podIP" } } });
                 volumes.Add(new V1Volume { Name = "launcher", ConfigMap = new V1ConfigMapVolumeSource { Name = $"{_name}-launcher" } });
                 mounts.Add(new V1VolumeMount { Name = "launcher", MountPath = LedgerLauncherPath, ReadOnlyProperty = true });
                 // Created by the operator once node 0 runs (docs/deploy-aks.md); joiners wait for it.
