@@ -1,3 +1,4 @@
+using static Confide.Ledger.Node.Tests.NodeHttp;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -156,59 +157,6 @@ public sealed class NamedNodesTests : IAsyncDisposable
 
             await Task.Delay(50, timeout.Token);
         }
-    }
-
-    private static async Task<JsonObject?> TryGetAsync(HttpClient client, Uri url)
-    {
-        try
-        {
-            using HttpResponseMessage response = await client.GetAsync(url, Ct);
-            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>(Ct) : null;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            HttpResponseMessage response;
-            try
-            {
-                response = await send();
-            }
-            catch (HttpRequestException) when (attempt < 100)
-            {
-                await Task.Delay(100, Ct);
-                continue;
-            }
-
-            if (response.IsSuccessStatusCode || attempt == 100)
-            {
-                return response;
-            }
-
-            response.Dispose();
-            await Task.Delay(100, Ct);
-        }
-    }
-
-    private static async Task<JsonObject> WaitForAsync(Func<Task<JsonObject?>> read)
-    {
-        for (int attempt = 0; attempt < 200; attempt++)
-        {
-            if (await read() is { } value)
-            {
-                return value;
-            }
-
-            await Task.Delay(100, Ct);
-        }
-
-        throw new TimeoutException("Timed out.");
     }
 
     private static IPEndPoint Free() => Confide.Tests.LoopbackPorts.NextEndPoint();

@@ -1,3 +1,4 @@
+using static Confide.Ledger.Node.Tests.NodeHttp;
 using System.Net;
 using System.Net.Http.Json;
 using System.Net.Sockets;
@@ -219,60 +220,6 @@ public sealed class RecoveryTests : IAsyncDisposable
             ClientCertificates = [user],
         },
     });
-
-    private static async Task<JsonObject?> TryGetAsync(HttpClient client, Uri url)
-    {
-        try
-        {
-            using HttpResponseMessage response = await client.GetAsync(url, Ct);
-            return response.IsSuccessStatusCode ? await response.Content.ReadFromJsonAsync<JsonObject>(Ct) : null;
-        }
-        catch (HttpRequestException)
-        {
-            return null;
-        }
-    }
-
-    private static async Task<HttpResponseMessage> RetryAsync(Func<Task<HttpResponseMessage>> send)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            HttpResponseMessage response;
-            try
-            {
-                response = await send();
-            }
-            catch (HttpRequestException) when (attempt < 100)
-            {
-                await Task.Delay(100, Ct);
-                continue;
-            }
-
-            if (response.IsSuccessStatusCode || attempt == 100)
-            {
-                return response;
-            }
-
-            await Task.Delay(100, Ct);
-        }
-    }
-
-    private static async Task WaitForAsync(Func<Task<bool>> condition) => await WaitForAsync(async () => await condition() ? new JsonObject() : null);
-
-    private static async Task<JsonObject> WaitForAsync(Func<Task<JsonObject?>> read)
-    {
-        for (int attempt = 0; attempt < 300; attempt++)
-        {
-            if (await read() is { } value)
-            {
-                return value;
-            }
-
-            await Task.Delay(100, Ct);
-        }
-
-        throw new TimeoutException("Timed out.");
-    }
 
     private static IPEndPoint Free() => Confide.Tests.LoopbackPorts.NextEndPoint();
 }
