@@ -36,8 +36,8 @@ public sealed class RaftConsensusOptions
     /// <summary>
     /// Time to wait for a peer's answer to one consensus message; null: the lower election timeout.
     /// A leader whose heartbeat round gets no majority within it steps down, so a short timeout
-    /// turns a CPU-saturated moment into an election (measured: 500 ms with 256 clients on 2 cores
-    /// gave a new term every 5 s).
+    /// turns a CPU-saturated moment into an election (measured: 500 ms with 256 clients and other
+    /// load on 2 cores gave a new term every ~5 s).
     /// </summary>
     public TimeSpan? RequestTimeout { get; init; }
 
