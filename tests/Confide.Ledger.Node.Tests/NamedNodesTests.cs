@@ -30,9 +30,7 @@ public sealed class NamedNodesTests : IAsyncDisposable
 
     public NamedNodesTests()
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using X509Certificate2 user = new CertificateRequest("CN=user", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        _user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
+        _user = TestUsers.Create("user");
         _platform = SimulatedPlatform.OpenOrCreate(Path.Combine(_root, "platform"));
     }
 

@@ -36,9 +36,7 @@ public sealed class ProcessClusterTests : IDisposable
 
     public ProcessClusterTests()
     {
-        using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
-        using X509Certificate2 user = new CertificateRequest("CN=user0", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
-        _user = X509CertificateLoader.LoadPkcs12(user.Export(X509ContentType.Pkcs12), null);
+        _user = TestUsers.Create("user0");
         File.WriteAllText(Path.Combine(_root, "user.pem"), _user.ExportCertificatePem());
         int m = 0;
         foreach (X509Certificate2 member in _members.Certificates)
