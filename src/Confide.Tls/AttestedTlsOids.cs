@@ -20,4 +20,12 @@ public static class AttestedTlsOids
     /// length inside the value, so it parses as this OID. A raw quote.
     /// </summary>
     public const string GramineLegacyQuote = "0.6.9.42.840.113741.1337.6";
+
+    /// <summary>
+    /// Confide's collateral extension: the DCAP collateral of the certificate's quote, as a DER
+    /// UTF8String holding <c>QuoteCollateralV3</c> JSON. No standard extension carries collateral,
+    /// so this OID is minted under the UUID arc (X.667: 2.25 and the decimal value of the random
+    /// UUID f7f390cb-007e-4b37-b118-367666a10efd); nothing else uses it.
+    /// </summary>
+    public const string Collateral = "2.25.329583979845950779815264426370592214781";
 }

@@ -92,6 +92,57 @@ public sealed class TlsConnectionTests : IDisposable
     }
 
     [Fact]
+    public async Task Mutual_tls_between_issued_certificates_carrying_their_collateral_stops_at_the_next_handshake_once_an_id_is_removed()
+    {
+        // Two members of one service: each has its own key, attested and issued by the service.
+        using var serviceKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        var request = new CertificateRequest("CN=service", serviceKey, System.Security.Cryptography.HashAlgorithmName.SHA384);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, true, 0, true));
+        using X509Certificate2 service = request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
+        using var serverKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using var clientKey = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP256);
+        using SimulationTee serverTee = _enclaves.Tee(_server);
+        using SimulationTee clientTee = _enclaves.Tee(_client);
+        var options = new AttestedCertificateOptions { Issuer = service, IncludeCollateral = true, Formats = AttestedCertificateFormats.Dice };
+        using AttestedCertificateProvider serverCertificate = await AttestedCertificateProvider.CreateAsync(serverTee, serverKey, options, Ct);
+        using AttestedCertificateProvider clientCertificate = await AttestedCertificateProvider.CreateAsync(clientTee, clientKey, options, Ct);
+
+        // Either side admits the ids in the set, from certificates the service issued, with the collateral they carry.
+        IReadOnlySet<string> allowed = new HashSet<string> { _server.UniqueIdHex, _client.UniqueIdHex };
+        using X509Certificate2 servicePublic = X509CertificateLoader.LoadCertificate(service.RawData);
+        AttestedTlsPolicy Policy(TeeIdentity peer) => _enclaves.PolicyFor(peer, p =>
+        {
+            p.UniqueId = null;
+            p.Collateral = null;
+            p.TrustedIssuers.Add(servicePublic);
+            p.AllowedUniqueIds = () => Volatile.Read(ref allowed);
+        });
+        var clientVerifier = new AttestedCertificateVerifier(Policy(_client));
+        var serverVerifier = new AttestedCertificateVerifier(Policy(_server));
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        Task<int> server = ServeAsync(listener, AttestedTls.ServerOptions(serverCertificate, clientVerifier), connections: 2);
+
+        using (SslStream stream = await ConnectAsync(listener, AttestedTls.ClientOptions("localhost", serverVerifier, clientCertificate)))
+        {
+            await stream.WriteAsync("ping"u8.ToArray(), Ct);
+            await stream.ReadExactlyAsync(new byte[4], Ct);
+        }
+
+        Assert.True(clientVerifier.TryGetVerified(clientCertificate.Current, out _));
+
+        // The client's code id is withdrawn: its certificate is cached, and refused all the same.
+        Volatile.Write(ref allowed, new HashSet<string> { _server.UniqueIdHex });
+        await Assert.ThrowsAnyAsync<Exception>(async () =>
+        {
+            using SslStream stream = await ConnectAsync(listener, AttestedTls.ClientOptions("localhost", serverVerifier, clientCertificate));
+            await stream.WriteAsync("ping"u8.ToArray(), Ct);
+            await stream.ReadExactlyAsync(new byte[4], Ct);
+        });
+        Assert.Equal(1, await server.WaitAsync(TimeSpan.FromSeconds(10), Ct));
+    }
+
+    [Fact]
     public async Task HttpClient_and_grpc_reach_kestrel_over_attested_tls_and_the_server_sees_the_attested_client()
     {
         using SimulationTee serverTee = _enclaves.Tee(_server);

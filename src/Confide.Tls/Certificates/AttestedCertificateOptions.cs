@@ -1,3 +1,5 @@
+using System.Security.Cryptography.X509Certificates;
+
 namespace Confide.Tls.Certificates;
 
 /// <summary>How an attested certificate is made.</summary>
@@ -6,7 +8,10 @@ public sealed class AttestedCertificateOptions
     /// <summary>The subject; EGo uses CN=EGo, Gramine CN=RATLS, Open Enclave CN=Open Enclave SDK.</summary>
     public string Subject { get; set; } = "CN=Confide enclave";
 
-    /// <summary>DNS names for the subject alternative name (clients do not rely on them; some TLS stacks want one).</summary>
+    /// <summary>
+    /// Names for the subject alternative name (clients do not rely on them; some TLS stacks want
+    /// one). A name that is an IP address is written as an IP address name.
+    /// </summary>
     public IList<string> DnsNames { get; } = ["localhost"];
 
     /// <summary>
@@ -20,6 +25,24 @@ public sealed class AttestedCertificateOptions
 
     /// <summary>Which extensions carry the evidence. Default both: interoperable DICE and Open Enclave / EGo.</summary>
     public AttestedCertificateFormats Formats { get; set; } = AttestedCertificateFormats.Dice | AttestedCertificateFormats.OpenEnclave;
+
+    /// <summary>
+    /// The certificate that issues (signs) the attested certificate, with its private key (ECDSA or
+    /// RSA); null: self-signed by the certificate's own key. An issuer adds a second proof beside the
+    /// evidence — e.g. a service identity endorsing its members — that verifiers check with
+    /// <see cref="Verification.AttestedTlsPolicy.TrustedIssuers"/>. The certificate's validity is
+    /// kept within the issuer's.
+    /// </summary>
+    public X509Certificate2? Issuer { get; set; }
+
+    /// <summary>
+    /// Carry the quote's collateral (as the TEE hands it out) in the
+    /// <see cref="AttestedTlsOids.Collateral"/> extension, so that verifiers need no collateral
+    /// source of their own. Safe to take from the peer: every piece is signed by Intel (or the
+    /// simulation root) and verified like collateral from anywhere else, dates included. Needs a TEE
+    /// that supplies collateral with its evidence (the simulation does).
+    /// </summary>
+    public bool IncludeCollateral { get; set; }
 
     public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
 }

@@ -30,6 +30,18 @@ public sealed class AttestedCertificateProvider : IDisposable
         return CreateAsync(ct => AttestedCertificate.CreateAsync(tee, options, ct), options, cancellationToken);
     }
 
+    /// <summary>
+    /// A provider of evidence-carrying certificates for <paramref name="key"/> (the caller keeps it,
+    /// and must keep it alive while the provider renews): each renewal attests the same key afresh,
+    /// issued by <see cref="AttestedCertificateOptions.Issuer"/> when one is set.
+    /// </summary>
+    public static Task<AttestedCertificateProvider> CreateAsync(Confide.Tee.ITee tee, System.Security.Cryptography.ECDsa key, AttestedCertificateOptions options, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(key);
+        ArgumentNullException.ThrowIfNull(options);
+        return CreateAsync(ct => AttestedCertificate.CreateAsync(tee, key, options, ct), options, cancellationToken);
+    }
+
     /// <summary>A provider over any certificate factory (token mode, tests).</summary>
     public static async Task<AttestedCertificateProvider> CreateAsync(Func<CancellationToken, Task<X509Certificate2>> create, AttestedCertificateOptions options, CancellationToken cancellationToken = default)
     {

@@ -4,6 +4,7 @@ using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
 using System.Text.Json;
+using Confide.Attestation.Collateral;
 using Confide.Attestation.Quotes;
 using Confide.Attestation.Verification;
 using Confide.AttestationService.Client;
@@ -16,10 +17,13 @@ namespace Confide.Tls.Verification;
 
 /// <summary>
 /// Verifies a TLS peer's attested certificate against an <see cref="AttestedTlsPolicy"/>: the
-/// certificate is self-signed by its own key and within its validity; its evidence (DICE tagged
-/// evidence, an Open Enclave report, a legacy raw quote, or an attestation token) verifies; the
-/// evidence binds the certificate's key; and the enclave is the one the policy names. A verified
-/// certificate is remembered until it (or its token) expires, so later handshakes cost a lookup.
+/// certificate is within its validity and self-signed by its own key (or, when the policy names
+/// trusted issuers, issued by one of them); its evidence (DICE tagged evidence, an Open Enclave
+/// report, a legacy raw quote, or an attestation token) verifies, with the policy's collateral or
+/// the collateral the certificate carries; the evidence binds the certificate's key; and the
+/// enclave is the one the policy names. A verified certificate is remembered until it, its token or
+/// its collateral expires, so later handshakes cost a lookup — and a check of
+/// <see cref="AttestedTlsPolicy.AllowedUniqueIds"/>, which may have changed since.
 /// </summary>
 public sealed class AttestedCertificateVerifier
 {
@@ -48,13 +52,15 @@ public sealed class AttestedCertificateVerifier
     public async Task<AttestedPeer> VerifyAsync(X509Certificate2 certificate, CancellationToken cancellationToken = default)
     {
         string key = Convert.ToHexString(SHA256.HashData(certificate.RawData));
-        if (_verified.TryGetValue(key, out AttestedPeer? known) && known.ValidUntil > Now)
-        {
-            return known;
-        }
-
         try
         {
+            if (_verified.TryGetValue(key, out AttestedPeer? known) && known.ValidUntil > Now)
+            {
+                // The allowed ids may have shrunk since this certificate was verified.
+                CheckAllowed(known);
+                return known;
+            }
+
             AttestedPeer peer = await VerifyUncachedAsync(certificate, cancellationToken).ConfigureAwait(false);
             Remember(key, peer);
             return peer;
@@ -66,15 +72,15 @@ public sealed class AttestedCertificateVerifier
         }
     }
 
-    /// <summary>The peer of a certificate this verifier has already accepted, if still valid.</summary>
+    /// <summary>The peer of a certificate this verifier has already accepted, if still valid (and its unique id still allowed).</summary>
     public bool TryGetVerified(X509Certificate2 certificate, out AttestedPeer? peer)
     {
-        peer = _verified.TryGetValue(Convert.ToHexString(SHA256.HashData(certificate.RawData)), out AttestedPeer? known) && known.ValidUntil > Now ? known : null;
+        peer = _verified.TryGetValue(Convert.ToHexString(SHA256.HashData(certificate.RawData)), out AttestedPeer? known) && known.ValidUntil > Now && IsAllowed(known) ? known : null;
         return peer is not null;
     }
 
     /// <summary>The peers verified and not yet expired (e.g. to find the token that vouches for another key of a peer).</summary>
-    public IEnumerable<AttestedPeer> VerifiedPeers => _verified.Values.Where(p => p.ValidUntil > Now);
+    public IEnumerable<AttestedPeer> VerifiedPeers => _verified.Values.Where(p => p.ValidUntil > Now && IsAllowed(p));
 
     /// <summary>
     /// True when a verified token-mode peer lists <paramref name="publicKey"/> among its
@@ -94,14 +100,17 @@ public sealed class AttestedCertificateVerifier
 
     private async Task<AttestedPeer> VerifyUncachedAsync(X509Certificate2 certificate, CancellationToken cancellationToken)
     {
-        CheckSelfSigned(certificate);
+        CheckSignedAndValid(certificate);
         byte[] spki = PublicKeyBinding.SubjectPublicKeyInfo(certificate);
         DateTimeOffset notAfter = new(certificate.NotAfter.ToUniversalTime());
+
+        // The policy's own collateral source wins; the certificate's copy is read only without one.
+        byte[]? collateral = _policy.Collateral is null ? Extension(certificate, AttestedTlsOids.Collateral, _policy.MaxCollateralBytes) : null;
 
         AttestedPeer peer;
         if (Extension(certificate, AttestedTlsOids.DiceTaggedEvidence) is { } dice)
         {
-            peer = await VerifyDiceAsync(spki, dice, notAfter, cancellationToken).ConfigureAwait(false);
+            peer = await VerifyDiceAsync(spki, dice, collateral, notAfter, cancellationToken).ConfigureAwait(false);
         }
         else if (Extension(certificate, AttestedTlsOids.OpenEnclaveReport) is { } report)
         {
@@ -110,12 +119,12 @@ public sealed class AttestedCertificateVerifier
                 throw new AttestedTlsException(AttestedTlsError.MalformedEvidence, "The Open Enclave extension is not a remote report (16-byte header, version 1, type 2, then the quote).");
             }
 
-            peer = await VerifyQuoteAsync(quote.ToArray(), AttestedCertificateKind.OpenEnclaveReport, reportData => PublicKeyBinding.IsBound(reportData, spki), notAfter, cancellationToken).ConfigureAwait(false);
+            peer = await VerifyQuoteAsync(quote.ToArray(), AttestedCertificateKind.OpenEnclaveReport, reportData => PublicKeyBinding.IsBound(reportData, spki), collateral, notAfter, cancellationToken).ConfigureAwait(false);
         }
         else if (RawQuoteOids.Select(oid => Extension(certificate, oid)).FirstOrDefault(value => value is not null) is { } raw)
         {
             byte[] quote = OpenEnclaveReport.TryUnwrap(raw, out ReadOnlySpan<byte> inner) ? inner.ToArray() : raw;
-            peer = await VerifyQuoteAsync(quote, AttestedCertificateKind.LegacyQuote, reportData => PublicKeyBinding.IsBound(reportData, spki), notAfter, cancellationToken).ConfigureAwait(false);
+            peer = await VerifyQuoteAsync(quote, AttestedCertificateKind.LegacyQuote, reportData => PublicKeyBinding.IsBound(reportData, spki), collateral, notAfter, cancellationToken).ConfigureAwait(false);
         }
         else
         {
@@ -141,14 +150,15 @@ public sealed class AttestedCertificateVerifier
         }
 
         string key = "key:" + Convert.ToHexString(SHA256.HashData([.. subjectPublicKeyInfo, .. evidence]));
-        if (_verified.TryGetValue(key, out AttestedPeer? known) && known.ValidUntil > Now)
-        {
-            return known;
-        }
-
         try
         {
-            AttestedPeer peer = await VerifyDiceAsync(subjectPublicKeyInfo, evidence, Now + validFor, cancellationToken).ConfigureAwait(false);
+            if (_verified.TryGetValue(key, out AttestedPeer? known) && known.ValidUntil > Now)
+            {
+                CheckAllowed(known);
+                return known;
+            }
+
+            AttestedPeer peer = await VerifyDiceAsync(subjectPublicKeyInfo, evidence, carriedCollateral: null, Now + validFor, cancellationToken).ConfigureAwait(false);
             CheckIdentity(peer);
             Remember(key, peer);
             return peer;
@@ -160,7 +170,7 @@ public sealed class AttestedCertificateVerifier
         }
     }
 
-    private async Task<AttestedPeer> VerifyDiceAsync(byte[] spki, byte[] dice, DateTimeOffset notAfter, CancellationToken cancellationToken)
+    private async Task<AttestedPeer> VerifyDiceAsync(byte[] spki, byte[] dice, byte[]? carriedCollateral, DateTimeOffset notAfter, CancellationToken cancellationToken)
     {
         if (TaggedEvidence.IsRecord(dice))
         {
@@ -180,23 +190,33 @@ public sealed class AttestedCertificateVerifier
             throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The evidence's pubkey-hash is not the hash of this public key.");
         }
 
-        return await VerifyQuoteAsync(quote, AttestedCertificateKind.DiceEvidence, reportData => reportData.Length >= 32 && CryptographicOperations.FixedTimeEquals(reportData.AsSpan(0, 32), SHA256.HashData(claims)), notAfter, cancellationToken).ConfigureAwait(false);
+        return await VerifyQuoteAsync(quote, AttestedCertificateKind.DiceEvidence, reportData => reportData.Length >= 32 && CryptographicOperations.FixedTimeEquals(reportData.AsSpan(0, 32), SHA256.HashData(claims)), carriedCollateral, notAfter, cancellationToken).ConfigureAwait(false);
     }
 
-    private async Task<AttestedPeer> VerifyQuoteAsync(byte[] quote, AttestedCertificateKind kind, Func<byte[], bool> isBound, DateTimeOffset notAfter, CancellationToken cancellationToken)
+    private async Task<AttestedPeer> VerifyQuoteAsync(byte[] quote, AttestedCertificateKind kind, Func<byte[], bool> isBound, byte[]? carriedCollateral, DateTimeOffset notAfter, CancellationToken cancellationToken)
     {
-        if (_policy.Collateral is null)
-        {
-            throw new AttestedTlsException(AttestedTlsError.EvidenceRejected, "The certificate carries evidence, but the policy has no collateral provider to verify it with.");
-        }
-
         var verification = new VerificationPolicy
         {
             AcceptedTcbStatuses = _policy.AcceptedTcbStatuses,
             AllowDebug = _policy.AllowDebug,
             AllowSimulation = _policy.AllowSimulation,
         };
-        QuoteVerificationResult result = await _quotes.VerifyAsync(quote, _policy.Collateral, verification, cancellationToken).ConfigureAwait(false);
+        QuoteVerificationResult result;
+        if (_policy.Collateral is { } provider)
+        {
+            result = await _quotes.VerifyAsync(quote, provider, verification, cancellationToken).ConfigureAwait(false);
+        }
+        else if (carriedCollateral is not null)
+        {
+            // Signed by Intel (or the simulation root) and verified like any collateral, so the
+            // peer's copy is as good as a fetched one.
+            result = _quotes.Verify(quote, ParseCollateral(carriedCollateral), verification);
+        }
+        else
+        {
+            throw new AttestedTlsException(AttestedTlsError.EvidenceRejected, $"The certificate carries evidence but no collateral (extension {AttestedTlsOids.Collateral}), and the policy has no collateral provider to verify it with.");
+        }
+
         if (!result.Verified)
         {
             AttestedTlsError error = result.Error is VerificationError.MalformedQuote or VerificationError.UnsupportedQuote ? AttestedTlsError.MalformedEvidence : AttestedTlsError.EvidenceRejected;
@@ -209,9 +229,27 @@ public sealed class AttestedCertificateVerifier
             throw new AttestedTlsException(AttestedTlsError.KeyNotBound, "The evidence is genuine but its report data does not bind this certificate's public key.");
         }
 
+        // Remembered no longer than the collateral it was verified with is current.
+        DateTimeOffset validUntil = result.CollateralValidUntil is { } until && until < notAfter ? until : notAfter;
         return parsed.SgxBody is { } sgx
-            ? new AttestedPeer(kind, sgx.MrEnclave, sgx.MrSigner, sgx.IsvProdId, sgx.IsvSvn, sgx.IsDebug, result.IsSimulated, result.TcbStatus, notAfter)
-            : new AttestedPeer(kind, parsed.TdBody!.MrTd, [], 0, 0, parsed.TdBody.IsDebug, result.IsSimulated, result.TcbStatus, notAfter);
+            ? new AttestedPeer(kind, sgx.MrEnclave, sgx.MrSigner, sgx.IsvProdId, sgx.IsvSvn, sgx.IsDebug, result.IsSimulated, result.TcbStatus, validUntil)
+            : new AttestedPeer(kind, parsed.TdBody!.MrTd, [], 0, 0, parsed.TdBody.IsDebug, result.IsSimulated, result.TcbStatus, validUntil);
+    }
+
+    /// <summary>The collateral extension's content: a DER UTF8String of collateral JSON, checked strictly.</summary>
+    private static QuoteCollateral ParseCollateral(byte[] extension)
+    {
+        try
+        {
+            var reader = new AsnReader(extension, AsnEncodingRules.DER);
+            string json = reader.ReadCharacterString(UniversalTagNumber.UTF8String);
+            reader.ThrowIfNotEmpty();
+            return CollateralJson.Parse(json);
+        }
+        catch (Exception ex) when (ex is AsnContentException or CollateralException)
+        {
+            throw new AttestedTlsException(AttestedTlsError.MalformedEvidence, $"The collateral extension {AttestedTlsOids.Collateral} is not a UTF8String of collateral JSON: {ex.Message}", ex);
+        }
     }
 
     private async Task<AttestedPeer> VerifyTokenRecordAsync(byte[] spki, byte[] extension, DateTimeOffset notAfter, CancellationToken cancellationToken)
@@ -288,7 +326,7 @@ public sealed class AttestedCertificateVerifier
                 throw new AttestedTlsException(AttestedTlsError.IdentityMismatch, $"The peer's unique id {peer.UniqueIdHex} is not the expected {Convert.ToHexStringLower(uniqueId)}.");
             }
         }
-        else
+        else if (_policy.SignerId is not null)
         {
             if (!_policy.SignerId!.AsSpan().SequenceEqual(peer.SignerId))
             {
@@ -306,14 +344,28 @@ public sealed class AttestedCertificateVerifier
             }
         }
 
+        CheckAllowed(peer);
         if (_policy.AdditionalCheck?.Invoke(peer) is { } reason)
         {
             throw new AttestedTlsException(AttestedTlsError.IdentityMismatch, reason);
         }
     }
 
-    /// <summary>The certificate is signed by its own key and within its validity.</summary>
-    private void CheckSelfSigned(X509Certificate2 certificate)
+    private bool IsAllowed(AttestedPeer peer) => _policy.AllowedUniqueIds is not { } allowed || allowed().Contains(peer.UniqueIdHex);
+
+    private void CheckAllowed(AttestedPeer peer)
+    {
+        if (!IsAllowed(peer))
+        {
+            throw new AttestedTlsException(AttestedTlsError.IdentityMismatch, $"The peer's unique id {peer.UniqueIdHex} is not among the unique ids allowed now.");
+        }
+    }
+
+    /// <summary>
+    /// The certificate is within its validity and signed: by its own key, or, when the policy names
+    /// trusted issuers, by one of them (itself within its validity).
+    /// </summary>
+    private void CheckSignedAndValid(X509Certificate2 certificate)
     {
         DateTimeOffset now = Now;
         if (now < certificate.NotBefore.ToUniversalTime() || now > certificate.NotAfter.ToUniversalTime())
@@ -321,23 +373,43 @@ public sealed class AttestedCertificateVerifier
             throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, $"The certificate is valid from {certificate.NotBefore:u} to {certificate.NotAfter:u}, not now ({now:u}).");
         }
 
-        bool signed;
+        if (_policy.TrustedIssuers.Count == 0)
+        {
+            if (!IsSignedBy(certificate, certificate))
+            {
+                throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, "The certificate is not signed by its own key.");
+            }
+
+            return;
+        }
+
+        // Issued: the issuer's name, then its signature (a self-signed certificate fails here too).
+        X509Certificate2? issuer = _policy.TrustedIssuers.FirstOrDefault(i => i.SubjectName.RawData.AsSpan().SequenceEqual(certificate.IssuerName.RawData) && IsSignedBy(certificate, i));
+        if (issuer is null)
+        {
+            throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, $"The certificate (issuer '{certificate.Issuer}') is not issued by a trusted issuer ({string.Join("; ", _policy.TrustedIssuers.Select(i => i.Subject))}).");
+        }
+
+        if (now < issuer.NotBefore.ToUniversalTime() || now > issuer.NotAfter.ToUniversalTime())
+        {
+            throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, $"The certificate's issuer '{issuer.Subject}' is valid from {issuer.NotBefore:u} to {issuer.NotAfter:u}, not now ({now:u}).");
+        }
+    }
+
+    private static bool IsSignedBy(X509Certificate2 certificate, X509Certificate2 signer)
+    {
         try
         {
-            signed = VerifySelfSignature(certificate.RawData, certificate);
+            return VerifySignature(certificate.RawData, signer);
         }
         catch (Exception ex) when (ex is AsnContentException or CryptographicException)
         {
             throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, $"The certificate's signature cannot be checked: {ex.Message}", ex);
         }
-
-        if (!signed)
-        {
-            throw new AttestedTlsException(AttestedTlsError.InvalidCertificate, "The certificate is not signed by its own key.");
-        }
     }
 
-    private static bool VerifySelfSignature(byte[] der, X509Certificate2 certificate)
+    /// <summary>Checks the signature of <paramref name="der"/> with <paramref name="signer"/>'s public key (explicitly: OpenSSL does not check a trust anchor's own signature).</summary>
+    private static bool VerifySignature(byte[] der, X509Certificate2 signer)
     {
         var reader = new AsnReader(der, AsnEncodingRules.DER);
         AsnReader sequence = reader.ReadSequence();
@@ -354,7 +426,7 @@ public sealed class AttestedCertificateVerifier
         };
         if (ecdsaHash is { } ec)
         {
-            using ECDsa? key = certificate.GetECDsaPublicKey();
+            using ECDsa? key = signer.GetECDsaPublicKey();
             return key is not null && key.VerifyData(tbs.Span, signature, ec, DSASignatureFormat.Rfc3279DerSequence);
         }
 
@@ -365,11 +437,13 @@ public sealed class AttestedCertificateVerifier
             "1.2.840.113549.1.1.13" => HashAlgorithmName.SHA512,
             _ => throw new CryptographicException($"Signature algorithm {oid} is not supported (ECDSA or RSA PKCS#1 with SHA-2)."),
         };
-        using RSA? rsa = certificate.GetRSAPublicKey();
+        using RSA? rsa = signer.GetRSAPublicKey();
         return rsa is not null && rsa.VerifyData(tbs.Span, signature, rsaHash, RSASignaturePadding.Pkcs1);
     }
 
-    private byte[]? Extension(X509Certificate2 certificate, string oid)
+    private byte[]? Extension(X509Certificate2 certificate, string oid) => Extension(certificate, oid, _policy.MaxEvidenceBytes);
+
+    private static byte[]? Extension(X509Certificate2 certificate, string oid, int maxBytes)
     {
         foreach (X509Extension extension in certificate.Extensions)
         {
@@ -378,9 +452,9 @@ public sealed class AttestedCertificateVerifier
                 continue;
             }
 
-            if (extension.RawData.Length > _policy.MaxEvidenceBytes)
+            if (extension.RawData.Length > maxBytes)
             {
-                throw new AttestedTlsException(AttestedTlsError.EvidenceTooLarge, $"The evidence extension {oid} is {extension.RawData.Length} bytes; at most {_policy.MaxEvidenceBytes} are accepted.");
+                throw new AttestedTlsException(AttestedTlsError.EvidenceTooLarge, $"The {(oid == AttestedTlsOids.Collateral ? "collateral" : "evidence")} extension {oid} is {extension.RawData.Length} bytes; at most {maxBytes} are accepted.");
             }
 
             return extension.RawData;

@@ -3,16 +3,16 @@ namespace Confide.Tls.Verification;
 /// <summary>Why a peer's attested certificate was refused.</summary>
 public enum AttestedTlsError
 {
-    /// <summary>No certificate, or it is not self-signed by its own key, or outside its validity.</summary>
+    /// <summary>No certificate, or it is outside its validity, or not signed as the policy requires: by its own key, or by a trusted issuer (itself within its validity).</summary>
     InvalidCertificate,
 
     /// <summary>The certificate carries none of the evidence extensions.</summary>
     NoEvidence,
 
-    /// <summary>The extension is larger than the limit.</summary>
+    /// <summary>The evidence or collateral extension is larger than the limit.</summary>
     EvidenceTooLarge,
 
-    /// <summary>The extension's content cannot be parsed (CBOR, report header, quote).</summary>
+    /// <summary>The extension's content cannot be parsed (CBOR, report header, quote, collateral).</summary>
     MalformedEvidence,
 
     /// <summary>The evidence (quote or token) did not verify: signature, chain, collateral, TCB, debug, simulation.</summary>
@@ -21,7 +21,7 @@ public enum AttestedTlsError
     /// <summary>The evidence is genuine but for another key: the certificate's key is not the one bound in it.</summary>
     KeyNotBound,
 
-    /// <summary>The attested enclave is not the one the policy admits.</summary>
+    /// <summary>The attested enclave is not the one the policy admits (or its unique id is no longer allowed).</summary>
     IdentityMismatch,
 }
 
