@@ -16,22 +16,35 @@ public sealed class SamplePublishTests(EnclaveFixture fixture)
     public async Task Publishing_the_sample_from_two_source_copies_gives_the_same_mrenclave_and_a_runnable_package()
     {
         string repository = FindRepositoryRoot();
-        string first = await PublishFromCopyAsync(repository);
-        string second = await PublishFromCopyAsync(repository);
+        List<string> copies = [];
+        try
+        {
+            string first = await PublishFromCopyAsync(repository, copies);
+            string second = await PublishFromCopyAsync(repository, copies);
 
-        Assert.Equal(EnclavePackage.ComputeMrEnclave(first), EnclavePackage.ComputeMrEnclave(second));
+            Assert.Equal(EnclavePackage.ComputeMrEnclave(first), EnclavePackage.ComputeMrEnclave(second));
 
-        EnclavePackageIdentity identity = EnclavePackage.Sign(first, fixture.SigningKey);
-        (int exit, string output) = await RunAsync("dotnet", Path.Combine(EnclaveFixture.CliDirectory, "confide.dll"), "run", first, "--", "--self-test");
-        Assert.True(exit == 0, output);
-        Assert.Contains($"mrenclave {identity.MrEnclaveHex}", output, StringComparison.Ordinal);
-        Assert.Contains("sealed and unsealed: True", output, StringComparison.Ordinal);
+            EnclavePackageIdentity identity = EnclavePackage.Sign(first, fixture.SigningKey);
+            (int exit, string output) = await RunAsync("dotnet", Path.Combine(EnclaveFixture.CliDirectory, "confide.dll"), "run", first, "--", "--self-test");
+            Assert.True(exit == 0, output);
+            Assert.Contains($"mrenclave {identity.MrEnclaveHex}", output, StringComparison.Ordinal);
+            Assert.Contains("sealed and unsealed: True", output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            // Each copy holds the sources and a Release build: tens of MiB per run.
+            foreach (string copy in copies)
+            {
+                Directory.Delete(copy, recursive: true);
+            }
+        }
     }
 
     /// <summary>Copies what the sample's build needs to a fresh directory and publishes it there.</summary>
-    private static async Task<string> PublishFromCopyAsync(string repository)
+    private static async Task<string> PublishFromCopyAsync(string repository, List<string> copies)
     {
         string copy = Directory.CreateTempSubdirectory("confide-src-").FullName;
+        copies.Add(copy);
         foreach (string file in new[] { "Directory.Build.props", "Directory.Packages.props", "global.json", ".editorconfig" })
         {
             File.Copy(Path.Combine(repository, file), Path.Combine(copy, file));
