@@ -357,6 +357,7 @@ public sealed class RaftConsensus : IConsensus
         {
             target.ServerOptions.ServerCertificate = server.ServerCertificate;
             target.ServerOptions.ServerCertificateContext = server.ServerCertificateContext;
+            target.ServerOptions.ServerCertificateSelectionCallback = server.ServerCertificateSelectionCallback;
             target.ServerOptions.ClientCertificateRequired = server.ClientCertificateRequired;
             target.ServerOptions.EnabledSslProtocols = server.EnabledSslProtocols;
             target.ServerOptions.RemoteCertificateValidationCallback = server.RemoteCertificateValidationCallback;
@@ -366,6 +367,7 @@ public sealed class RaftConsensus : IConsensus
         {
             target.ClientOptions.ClientCertificates = client.ClientCertificates;
             target.ClientOptions.ClientCertificateContext = client.ClientCertificateContext;
+            target.ClientOptions.LocalCertificateSelectionCallback = client.LocalCertificateSelectionCallback;
             target.ClientOptions.TargetHost = client.TargetHost;
             target.ClientOptions.EnabledSslProtocols = client.EnabledSslProtocols;
             target.ClientOptions.RemoteCertificateValidationCallback = client.RemoteCertificateValidationCallback;

@@ -41,7 +41,11 @@ public sealed class RaftConsensusOptions
     /// </summary>
     public TimeSpan? RequestTimeout { get; init; }
 
-    /// <summary>Server and client TLS for node-to-node traffic (mutual, with node certificates); null: plain TCP.</summary>
+    /// <summary>
+    /// Server and client TLS for node-to-node traffic (mutual, with node certificates); null: plain
+    /// TCP. Certificates may be chosen per handshake (the selection callbacks), so that a renewed
+    /// certificate is presented without restarting the consensus.
+    /// </summary>
     public SslServerAuthenticationOptions? ServerTls { get; init; }
 
     public SslClientAuthenticationOptions? ClientTls { get; init; }
