@@ -4,13 +4,17 @@ using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
+using Confide.Attestation.Verification;
 using Confide.Ledger.Consensus;
 using Confide.Ledger.Ledger;
 using Confide.Ledger.Merkle;
 using Confide.Ledger.Node;
 using Confide.Ledger.Node.Apps;
+using Confide.Ledger.Node.Hosting;
 using Confide.Ledger.Node.Http;
 using Confide.Ledger.Receipts;
+using Confide.Tee;
+using Confide.Tee.Simulation;
 
 namespace Confide.Benchmarks;
 
@@ -246,10 +250,11 @@ internal static class LedgerLoad
 
     private readonly record struct Result(double PerSecond, double P50, double P99, int Errors);
 
-    /// <summary>n nodes with their HTTPS front ends in this process, one user.</summary>
+    /// <summary>n nodes with their HTTPS front ends in this process, one user; nodes on simulated TEEs, over mutual attested TLS.</summary>
     private sealed class BenchCluster : IAsyncDisposable
     {
         private readonly List<IAsyncDisposable> _owned = [];
+        private readonly List<IDisposable> _disposables = [];
         private readonly List<RaftConsensus> _consensus = [];
         private readonly List<Uri> _urls = [];
         private readonly string _root = Directory.CreateTempSubdirectory("confide-ledger-bench-").FullName;
@@ -268,6 +273,12 @@ internal static class LedgerLoad
 
             var genesis = new ServiceGenesis();
             genesis.Users.Add(X509CertificateLoader.LoadCertificate(cluster._user.RawData));
+            var platform = SimulatedPlatform.OpenOrCreate(Path.Combine(cluster._root, "platform"));
+            cluster._disposables.Add(platform);
+            var verifier = new QuoteVerifierOptions();
+            verifier.SimulationRoots.Add(platform.RootCertificate);
+            TeeIdentity code = LedgerIdentity.Simulated();
+            genesis.CodeIds.Add(code.UniqueIdHex);
             IPEndPoint[] raft = [.. Enumerable.Range(0, count).Select(_ => Free())];
             Uri[] urls = [.. Enumerable.Range(0, count).Select(_ => new Uri($"https://127.0.0.1:{Free().Port}"))];
             byte[] secret = RandomNumberGenerator.GetBytes(LedgerSecret.Size);
@@ -283,13 +294,25 @@ internal static class LedgerLoad
                     ServiceCertificate = cluster.Service.Certificate,
                     SignatureDelay = SignatureDelay,
                 });
+                var tee = new SimulationTee(platform, code);
+                Confide.Tls.Certificates.AttestedCertificateProvider nodeToNode = await NodeChannels.CreateCertificateAsync(tee, key, certificate, cluster.Service);
+                cluster._disposables.Add(tee);
+                cluster._disposables.Add(nodeToNode);
+                var channels = new NodeChannels(new NodeChannelsOptions
+                {
+                    ServiceCertificate = cluster.Service.Certificate,
+                    Certificate = nodeToNode,
+                    AllowedCodeIds = () => LedgerNodeHost.AllowedCodeIds(node, genesis),
+                    AllowSimulation = true,
+                    Verifier = verifier,
+                });
                 RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
                 {
                     EndPoint = raft[i],
                     Members = raft,
                     LogDirectory = Path.Combine(cluster._root, $"n{i}", "raft"),
-                    ServerTls = NodeChannels.Server(certificate, cluster.Service.Certificate),
-                    ClientTls = NodeChannels.Client(certificate, cluster.Service.Certificate),
+                    ServerTls = channels.ServerOptions(),
+                    ClientTls = channels.ClientOptions(),
                 }, node);
                 node.Attach(consensus);
                 await consensus.StartAsync();
@@ -297,6 +320,7 @@ internal static class LedgerLoad
                 {
                     Url = urls[i],
                     NodeCertificate = certificate,
+                    NodeChannels = channels,
                     Application = LoggingApp.Create(),
                     Peers = Enumerable.Range(0, count).ToDictionary(n => (EndPoint)raft[n], n => urls[n]),
                     Genesis = genesis,
@@ -352,6 +376,12 @@ internal static class LedgerLoad
             foreach (IAsyncDisposable owned in _owned)
             {
                 await owned.DisposeAsync();
+            }
+
+            // Newest first: certificate providers before the TEEs, and the platform last.
+            foreach (IDisposable disposable in Enumerable.Reverse(_disposables))
+            {
+                disposable.Dispose();
             }
 
             Service.Dispose();

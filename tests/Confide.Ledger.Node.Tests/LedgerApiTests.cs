@@ -100,6 +100,41 @@ public sealed class LedgerApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/receipt?transaction_id=1.999999"), Ct)).StatusCode);
     }
 
+    [Fact]
+    public async Task The_https_port_serves_nodes_over_mutual_attested_tls_and_believes_a_forwarded_caller_only_from_an_attested_node()
+    {
+        await _cluster.LeaderAsync(Ct);
+        Uri node = _cluster.Urls[0];
+        string user = Confide.Ledger.Governance.GovernanceMaps.IdOf(_user);
+        NodeChannels peer = _cluster.Channels[1]!;
+
+        // Asking for the node server name: node 0 presents its attested node-to-node certificate,
+        // and takes node 1's; node 1 may speak for a caller it authenticated (a known record is 404, not 401).
+        using (HttpClient asNode = NodeClient(peer.Certificate, peer))
+        using (HttpResponseMessage read = await asNode.SendAsync(Forwarded(node, user), Ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, read.StatusCode);
+        }
+
+        // A certificate the service endorsed but without evidence is refused in the handshake.
+        using ECDsa key = ServiceIdentity.CreateNodeKey();
+        using X509Certificate2 endorsedOnly = _cluster.Service.EndorseNode(key, ["127.0.0.1"], TimeSpan.FromDays(1));
+        using (HttpClient bare = NodeClient(endorsedOnly, peer))
+        {
+            await Assert.ThrowsAsync<HttpRequestException>(() => bare.SendAsync(Forwarded(node, user), Ct));
+        }
+
+        // On the callers' side of the port, the forwarded caller is not believed: neither from a
+        // stranger nor from a certificate that is endorsed but carries no evidence.
+        foreach (X509Certificate2 certificate in new[] { _stranger, endorsedOnly })
+        {
+            using HttpClient client = Client(certificate);
+            using HttpRequestMessage request = new(HttpMethod.Get, new Uri(node, "/app/log/private?id=999"));
+            request.Headers.Add(LedgerServer.ForwardedCallerHeader, user);
+            Assert.Equal(HttpStatusCode.Unauthorized, (await client.SendAsync(request, Ct)).StatusCode);
+        }
+    }
+
     public async ValueTask DisposeAsync()
     {
         await _cluster.DisposeAsync();
@@ -120,6 +155,25 @@ public sealed class LedgerApiTests : IAsyncLifetime
             },
         };
         return new HttpClient(handler);
+    }
+
+    /// <summary>A client that connects as a node does: it presents <paramref name="certificate"/> and accepts only attested nodes.</summary>
+    private static HttpClient NodeClient(X509Certificate2 certificate, NodeChannels channels) => new(new SocketsHttpHandler
+    {
+        SslOptions =
+        {
+            ClientCertificates = [certificate],
+            RemoteCertificateValidationCallback = (_, presented, _, _) => channels.IsNode(presented),
+        },
+    });
+
+    /// <summary>A read forwarded for <paramref name="caller"/>, to the node server name (sent as SNI).</summary>
+    private static HttpRequestMessage Forwarded(Uri node, string caller)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Get, new Uri(node, "/app/log/private?id=999"));
+        request.Headers.Host = NodeChannels.TargetHost;
+        request.Headers.Add(LedgerServer.ForwardedCallerHeader, caller);
+        return request;
     }
 
     /// <summary>Writes may meet an election; CCF clients retry on 503.</summary>

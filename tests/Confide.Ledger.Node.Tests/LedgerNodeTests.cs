@@ -1,7 +1,9 @@
+using System.Security.Cryptography;
 using System.Text;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
 using Confide.Ledger.Receipts;
+using Confide.Tee;
 
 namespace Confide.Ledger.Node.Tests;
 
@@ -110,14 +112,24 @@ public sealed class LedgerNodeTests
         Assert.Equal("v100", cluster.Nodes[old]!.ExecuteRead(tx => tx.GetMap("records").GetString("100")).Value);
     }
 
-    [Fact]
-    public async Task A_node_whose_certificate_the_service_did_not_endorse_takes_no_part_in_consensus()
+    /// <summary>Over mutual attested TLS: a node must be endorsed by the service and run allowed code, checked in every handshake.</summary>
+    [Theory]
+    [InlineData("endorsed by another service")]
+    [InlineData("code id not allowed")]
+    public async Task A_node_the_service_did_not_endorse_or_whose_code_it_does_not_allow_takes_no_part_in_consensus(string rogue)
     {
         await using var cluster = new TestCluster(3);
         using ServiceIdentity other = ServiceIdentity.Create("another service");
         await cluster.StartAsync(0, Ct);
         await cluster.StartAsync(1, Ct);
-        await cluster.StartAsync(2, Ct, endorsedBy: other);
+        if (rogue == "code id not allowed")
+        {
+            await cluster.StartAsync(2, Ct, code: new TeeIdentity(TeeKind.Simulation, SHA256.HashData("other ledger code"u8), TestCluster.Code.SignerId, TestCluster.Code.ProductId, 1, false));
+        }
+        else
+        {
+            await cluster.StartAsync(2, Ct, endorsedBy: other);
+        }
 
         LedgerNode leader = await cluster.LeaderAsync(Ct);
         Assert.NotSame(cluster.Nodes[2], leader);

@@ -11,6 +11,7 @@ using Confide.Ledger.Node.Apps;
 using Confide.Ledger.Governance;
 using Confide.Ledger.Node.Http;
 using Confide.Tee;
+using Confide.Tls.Certificates;
 using Microsoft.Extensions.Logging;
 
 namespace Confide.Ledger.Node.Hosting;
@@ -58,7 +59,7 @@ public sealed class LedgerNodeHostOptions
     /// <summary>How joiners' quotes are verified (roots, simulation roots).</summary>
     public QuoteVerifierOptions Verifier { get; init; } = new();
 
-    /// <summary>Accept joiners whose evidence comes from the simulation TEE (development only).</summary>
+    /// <summary>Accept joiners, and node-to-node peers, whose evidence comes from the simulation TEE (development only).</summary>
     public bool AllowSimulatedJoiners { get; init; }
 
     public LedgerApplication Application { get; init; } = LoggingApp.Create();
@@ -79,7 +80,7 @@ public sealed class LedgerNodeHostOptions
 
 /// <summary>
 /// A whole ledger node: its secrets (created for a new service, received by attested join, or
-/// unsealed on restart), its consensus over mutual TLS, the node layer, and its HTTPS API.
+/// unsealed on restart), its consensus over mutual attested TLS, the node layer, and its HTTPS API.
 /// </summary>
 public sealed class LedgerNodeHost : IAsyncDisposable
 {
@@ -87,14 +88,16 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     private readonly RaftConsensus _consensus;
     private readonly LedgerServer _server;
     private readonly QuoteVerifier _verifier;
+    private readonly AttestedCertificateProvider _nodeToNodeCertificate;
 
-    private LedgerNodeHost(NodeSecrets secrets, LedgerNode node, RaftConsensus consensus, LedgerServer server, QuoteVerifier verifier)
+    private LedgerNodeHost(NodeSecrets secrets, LedgerNode node, RaftConsensus consensus, LedgerServer server, QuoteVerifier verifier, AttestedCertificateProvider nodeToNodeCertificate)
     {
         _secrets = secrets;
         Node = node;
         _consensus = consensus;
         _server = server;
         _verifier = verifier;
+        _nodeToNodeCertificate = nodeToNodeCertificate;
     }
 
     public LedgerNode Node { get; }
@@ -104,6 +107,9 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     public X509Certificate2 ServiceCertificate => _secrets.Service.Certificate;
 
     public string NodeId => Node.NodeId;
+
+    /// <summary>The attested certificate this node presents to other nodes now (issued by the service identity, for its node key).</summary>
+    public X509Certificate2 NodeToNodeCertificate => _nodeToNodeCertificate.Current;
 
     /// <summary>How this node got its secrets: "start", "join" or "restart".</summary>
     public string Origin { get; private set; } = "restart";
@@ -155,7 +161,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     /// <summary>
     /// The names the node's certificate carries: the hosts of its HTTPS and consensus addresses, so
     /// that a client checking host names (curl with the service certificate) accepts the node by
-    /// the name it was given. Nodes check each other by the service's endorsement alone.
+    /// the name it was given. Nodes check each other by endorsement and evidence, not by name.
     /// </summary>
     internal static IReadOnlyList<string> CertificateNames(LedgerNodeHostOptions options) =>
         [.. new[] { options.Rpc.DnsSafeHost, NodeAddress.Host(options.NodeToNode) }.Distinct(StringComparer.Ordinal)];
@@ -191,6 +197,9 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         await _server.DisposeAsync().ConfigureAwait(false);
         await _consensus.DisposeAsync().ConfigureAwait(false);
         await Node.DisposeAsync().ConfigureAwait(false);
+
+        // Before the secrets: renewals use the node key and the service key.
+        _nodeToNodeCertificate.Dispose();
         _secrets.Dispose();
     }
 
@@ -302,6 +311,32 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             ViewOffset = secrets.History.ViewOffset,
             PreviousServiceCertificates = secrets.History.PreviousServiceCertificates,
         }, options.LoggerFactory?.CreateLogger<LedgerNode>());
+
+        // Made at every start, with fresh evidence, so a node restarted on updated code presents it.
+        AttestedCertificateProvider nodeToNode = await NodeChannels.CreateCertificateAsync(options.Tee, secrets.NodeKey, secrets.NodeCertificate, secrets.Service, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await ServeAsync(options, secrets, node, nodeToNode, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            nodeToNode.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>The node's consensus and HTTPS server, both speaking mutual attested TLS to other nodes.</summary>
+    private static async Task<LedgerNodeHost> ServeAsync(LedgerNodeHostOptions options, NodeSecrets secrets, LedgerNode node, AttestedCertificateProvider nodeToNode, CancellationToken cancellationToken)
+    {
+        var channels = new NodeChannels(new NodeChannelsOptions
+        {
+            ServiceCertificate = secrets.Service.Certificate,
+            Certificate = nodeToNode,
+            AllowedCodeIds = () => AllowedCodeIds(node, secrets.Genesis),
+            AllowSimulation = options.AllowSimulatedJoiners,
+            Verifier = options.Verifier,
+            Logger = options.LoggerFactory?.CreateLogger<NodeChannels>(),
+        });
         RaftConsensus consensus = await RaftConsensus.CreateAsync(new RaftConsensusOptions
         {
             EndPoint = NodeToNodeListenEndPoint(options),
@@ -310,8 +345,8 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             LogDirectory = Path.Combine(options.DataDirectory, "consensus"),
             LowerElectionTimeout = options.LowerElectionTimeout,
             UpperElectionTimeout = options.UpperElectionTimeout,
-            ServerTls = NodeChannels.Server(secrets.NodeCertificate, secrets.Service.Certificate),
-            ClientTls = NodeChannels.Client(secrets.NodeCertificate, secrets.Service.Certificate),
+            ServerTls = channels.ServerOptions(),
+            ClientTls = channels.ClientOptions(),
         }, node, options.LoggerFactory, cancellationToken).ConfigureAwait(false);
         node.Attach(consensus);
 
@@ -327,6 +362,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             Url = options.Rpc,
             Listen = options.RpcListen,
             NodeCertificate = secrets.NodeCertificate,
+            NodeChannels = channels,
             Application = options.Application,
             Peers = peers,
             Genesis = secrets.Genesis,
@@ -336,7 +372,36 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             JoinHandler = (request, ct) => AdmitAsync(request, node, secrets, verifier, options.AllowSimulatedJoiners, ct),
         }, cancellationToken).ConfigureAwait(false);
         await consensus.StartAsync(cancellationToken).ConfigureAwait(false);
-        return new LedgerNodeHost(secrets, node, consensus, server, verifier);
+        return new LedgerNodeHost(secrets, node, consensus, server, verifier, nodeToNode);
+    }
+
+    /// <summary>
+    /// The code ids (lower-case hex) a node admits now, for joiners and node-to-node peers:
+    /// <c>public:ccf.gov.nodes.code_ids</c> as this node's state has it; before the genesis
+    /// transaction is in that state (it needs a second node to commit), the configuration of the
+    /// service's start (<paramref name="genesis"/>) rules.
+    /// </summary>
+    public static IReadOnlySet<string> AllowedCodeIds(LedgerNode node, ServiceGenesis? genesis)
+    {
+        ArgumentNullException.ThrowIfNull(node);
+        return node.ExecuteRead(tx => AllowedCodeIds(tx, genesis)).Value;
+    }
+
+    private static HashSet<string> AllowedCodeIds(Transaction tx, ServiceGenesis? genesis)
+    {
+        var allowed = new HashSet<string>(StringComparer.Ordinal);
+        tx.GetMap(GovernanceMaps.NodeCodeIds).ForEach((key, _) =>
+        {
+            // add_node_code takes hex of either case; quotes report lower case.
+            allowed.Add(System.Text.Encoding.UTF8.GetString(key.Span).ToLowerInvariant());
+            return true;
+        });
+        if (genesis is not null && tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey) is null)
+        {
+            allowed.UnionWith(genesis.CodeIds.Select(id => id.ToLowerInvariant()));
+        }
+
+        return allowed;
     }
 
     /// <summary>
@@ -347,14 +412,8 @@ public sealed class LedgerNodeHost : IAsyncDisposable
     /// </summary>
     private static async Task<JsonObject> AdmitAsync(JsonObject request, LedgerNode node, NodeSecrets secrets, QuoteVerifier verifier, bool allowSimulation, CancellationToken cancellationToken)
     {
-        var allowed = new HashSet<string>(StringComparer.Ordinal);
-        (string? status, bool genesisApplied) = node.ExecuteRead(tx =>
+        (HashSet<string> allowed, string? status) = node.ExecuteRead(tx =>
         {
-            tx.GetMap(GovernanceMaps.NodeCodeIds).ForEach((key, _) =>
-            {
-                allowed.Add(System.Text.Encoding.UTF8.GetString(key.Span));
-                return true;
-            });
             byte[]? info = tx.GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey);
             JsonNode? parsed = info is null ? null : JsonNode.Parse(info);
 
@@ -362,13 +421,8 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             // joiners) is still opening: the recorded status is the lost service's.
             string? recordedCert = parsed?["cert"]?.GetValue<string>();
             bool recovering = recordedCert is not null && recordedCert != secrets.Service.Certificate.ExportCertificatePem();
-            return (recovering ? "Opening" : parsed?["status"]?.GetValue<string>(), info is not null);
+            return (AllowedCodeIds(tx, secrets.Genesis), recovering ? "Opening" : parsed?["status"]?.GetValue<string>());
         }).Value;
-        if (!genesisApplied && secrets.Genesis is { } genesis)
-        {
-            // Before the genesis commits (it needs a second node), the starting node's configuration rules.
-            allowed.UnionWith(genesis.CodeIds);
-        }
 
         var policy = new VerificationPolicy { AllowSimulation = allowSimulation };
         using VerifiedJoin joiner = NodeJoin.Verify(request, verifier, policy, allowed);

@@ -31,8 +31,14 @@ public sealed class LedgerServerOptions
     /// <summary>Where the server listens; null: <see cref="Url"/>'s host if it is an IP address, else every IPv4 interface, on its port.</summary>
     public IPEndPoint? Listen { get; init; }
 
-    /// <summary>The node's certificate, endorsed by the service identity, with its private key.</summary>
+    /// <summary>The node's certificate, endorsed by the service identity, with its private key: what clients see.</summary>
     public required X509Certificate2 NodeCertificate { get; init; }
+
+    /// <summary>
+    /// Mutual attested TLS with the other nodes: forwarded requests and announcements go out over it,
+    /// and a connection asking for <see cref="NodeChannels.TargetHost"/> is served with it.
+    /// </summary>
+    public required NodeChannels NodeChannels { get; init; }
 
     /// <summary>The application served under /app (built-ins are added).</summary>
     public LedgerApplication Application { get; init; } = new();
@@ -122,7 +128,9 @@ public sealed class ServiceGenesis
 /// /app/commit, /app/receipt) and the node's own endpoints under /node. TLS ends in the node with
 /// its service-endorsed certificate; clients pin the service identity. Callers authenticate with
 /// TLS client certificates registered by governance. A read-write request reaching a follower is
-/// forwarded to the leader over mutual TLS between service-endorsed node certificates.
+/// forwarded to the leader over mutual attested TLS (<see cref="Node.NodeChannels"/>) on the same
+/// port: the follower asks for the server name <see cref="NodeChannels.TargetHost"/>, which selects
+/// the node-to-node certificate and requires the follower's.
 /// </summary>
 public sealed partial class LedgerServer : IAsyncDisposable
 {
@@ -145,15 +153,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
         _node = node;
         _options = options;
         _logger = (ILogger?)options.LoggerFactory?.CreateLogger<LedgerServer>() ?? Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
-        _forwarder = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = new SslClientAuthenticationOptions
-            {
-                ClientCertificates = [options.NodeCertificate],
-                RemoteCertificateValidationCallback = (_, certificate, _, _) => certificate is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, node.ServiceCertificate),
-            },
-        })
-        { Timeout = TimeSpan.FromSeconds(30) };
+        // Each request names NodeChannels.TargetHost as its Host, which SocketsHttpHandler sends as
+        // the server name (SNI): the leader then answers with its node-to-node certificate.
+        _forwarder = new HttpClient(new SocketsHttpHandler { SslOptions = options.NodeChannels.ClientOptions() }) { Timeout = TimeSpan.FromSeconds(30) };
     }
 
     /// <summary>The node's advertised URL (<see cref="LedgerServerOptions.Url"/>, its port resolved if it was 0).</summary>
@@ -172,16 +174,27 @@ public sealed partial class LedgerServer : IAsyncDisposable
             builder.Services.AddSingleton(options.LoggerFactory);
         }
 
+        // Callers present certificates that governance registered, not ones a CA issued: the
+        // handshake accepts any (Kestrel's AllowCertificate), and each endpoint checks the caller
+        // against the KV. CA5359 is about clients accepting any server; this is a server asking
+        // callers for an optional certificate.
+        var callers = new SslServerAuthenticationOptions
+        {
+            ServerCertificateContext = SslStreamCertificateContext.Create(options.NodeCertificate, additionalCertificates: null),
+            ClientCertificateRequired = true,
+#pragma warning disable CA5359
+            RemoteCertificateValidationCallback = (_, _, _, _) => true,
+#pragma warning restore CA5359
+        };
+
+        // Other nodes ask for NodeChannels.TargetHost: mutual attested TLS, refused in the handshake.
+        SslServerAuthenticationOptions nodes = options.NodeChannels.ServerOptions();
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
-            kestrel.Listen(listen, endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions
+            kestrel.Listen(listen, endpoint => endpoint.UseHttps(new TlsHandshakeCallbackOptions
             {
-                ServerCertificate = options.NodeCertificate,
-                // Callers present certificates that governance registered, not ones a CA issued:
-                // the handshake accepts any, and each endpoint checks the caller against the KV.
-                ClientCertificateMode = ClientCertificateMode.AllowCertificate,
-                ClientCertificateValidation = (_, _, _) => true,
+                OnConnection = context => ValueTask.FromResult(context.ClientHelloInfo.ServerName == NodeChannels.TargetHost ? nodes : callers),
             }));
         });
 
@@ -415,8 +428,11 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return false;
         }
 
-        var body = new JsonObject { ["rpc_address"] = Address(Url), ["node_to_node_address"] = _options.NodeToNodeAddress };
-        using HttpResponseMessage response = await _forwarder.PostAsync(new Uri(target, "/node/announce"), new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json"), cancellationToken).ConfigureAwait(false);
+        // The TLS certificate is the node-to-node one; the endorsed certificate to record travels in the body.
+        var body = new JsonObject { ["rpc_address"] = Address(Url), ["node_to_node_address"] = _options.NodeToNodeAddress, ["cert"] = _options.NodeCertificate.ExportCertificatePem() };
+        using var request = new HttpRequestMessage(HttpMethod.Post, new Uri(target, "/node/announce")) { Content = new StringContent(body.ToJsonString(), System.Text.Encoding.UTF8, "application/json") };
+        request.Headers.Host = NodeChannels.TargetHost;
+        using HttpResponseMessage response = await _forwarder.SendAsync(request, cancellationToken).ConfigureAwait(false);
         return response.IsSuccessStatusCode;
     }
 
@@ -492,15 +508,25 @@ public sealed partial class LedgerServer : IAsyncDisposable
 
     private async Task<IResult> AnnounceAsync(HttpContext context)
     {
-        if (context.Connection.ClientCertificate is not { } certificate || !ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+        if (context.Connection.ClientCertificate is not { } presented || !_options.NodeChannels.IsNode(presented))
         {
             return Error(StatusCodes.Status401Unauthorized, "InvalidAuthenticationInfo", "Only a node of this service may announce itself.");
         }
 
         if (await JsonNode.ParseAsync(context.Request.Body, cancellationToken: context.RequestAborted).ConfigureAwait(false) is not JsonObject body
-            || body["rpc_address"]?.GetValue<string>() is not { } rpc)
+            || body["rpc_address"]?.GetValue<string>() is not { } rpc
+            || body["cert"]?.GetValue<string>() is not { } pem)
         {
-            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "The body must be {\"rpc_address\", \"node_to_node_address\"}.");
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "The body must be {\"rpc_address\", \"node_to_node_address\", \"cert\"}.");
+        }
+
+        // The node's endorsed certificate: issued by the service for the very key the attested connection proved.
+        using X509Certificate2? certificate = ParseCertificate(pem);
+        if (certificate is null
+            || !ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate)
+            || !certificate.PublicKey.ExportSubjectPublicKeyInfo().AsSpan().SequenceEqual(presented.PublicKey.ExportSubjectPublicKeyInfo()))
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", "\"cert\" must be the announcing node's PEM certificate, endorsed by the service identity.");
         }
 
         try
@@ -511,6 +537,18 @@ public sealed partial class LedgerServer : IAsyncDisposable
         catch (NotLeaderException)
         {
             return Error(StatusCodes.Status503ServiceUnavailable, "NotPrimary", "This node is not the leader.");
+        }
+    }
+
+    private static X509Certificate2? ParseCertificate(string pem)
+    {
+        try
+        {
+            return X509Certificate2.CreateFromPem(pem);
+        }
+        catch (System.Security.Cryptography.CryptographicException)
+        {
+            return null;
         }
     }
 
@@ -694,9 +732,10 @@ public sealed partial class LedgerServer : IAsyncDisposable
             {
                 string caller = GovernanceMaps.IdOf(certificate);
                 bool forwarded = context.Request.Headers.TryGetValue(ForwardedCallerHeader, out Microsoft.Extensions.Primitives.StringValues forwardedCaller);
-                if (forwarded && ServiceIdentity.IsIssuedBy(certificate, _node.ServiceCertificate))
+                if (forwarded && _options.NodeChannels.IsNode(certificate))
                 {
-                    // Only a node of this service may speak for a caller it authenticated.
+                    // Only a node of this service, attested and of allowed code (asked at every
+                    // request, kept-alive connections included), may speak for a caller it authenticated.
                     caller = forwardedCaller.ToString();
                 }
 
@@ -785,6 +824,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             request.Content.Headers.TryAddWithoutValidation("Content-Type", contentType);
         }
 
+        request.Headers.Host = NodeChannels.TargetHost;
         if (context.Request.Headers.Authorization is { Count: > 0 } authorization)
         {
             // A JWT is validated again by the leader; a certificate caller travels in a header only a node may set.
