@@ -178,9 +178,10 @@ public sealed partial class LedgerServer : IAsyncDisposable
         // handshake accepts any (Kestrel's AllowCertificate), and each endpoint checks the caller
         // against the KV. CA5359 is about clients accepting any server; this is a server asking
         // callers for an optional certificate.
-        var callers = new SslServerAuthenticationOptions
+        var endorsed = SslStreamCertificateContext.Create(options.NodeCertificate, additionalCertificates: null);
+        SslServerAuthenticationOptions Callers() => new()
         {
-            ServerCertificateContext = SslStreamCertificateContext.Create(options.NodeCertificate, additionalCertificates: null),
+            ServerCertificateContext = endorsed,
             ClientCertificateRequired = true,
 #pragma warning disable CA5359
             RemoteCertificateValidationCallback = (_, _, _, _) => true,
@@ -188,13 +189,13 @@ public sealed partial class LedgerServer : IAsyncDisposable
         };
 
         // Other nodes ask for NodeChannels.TargetHost: mutual attested TLS, refused in the handshake.
-        SslServerAuthenticationOptions nodes = options.NodeChannels.ServerOptions();
+        // Fresh options per connection: Kestrel fills in their ALPN list.
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.Limits.MaxRequestBodySize = options.MaxRequestBytes;
             kestrel.Listen(listen, endpoint => endpoint.UseHttps(new TlsHandshakeCallbackOptions
             {
-                OnConnection = context => ValueTask.FromResult(context.ClientHelloInfo.ServerName == NodeChannels.TargetHost ? nodes : callers),
+                OnConnection = context => ValueTask.FromResult(context.ClientHelloInfo.ServerName == NodeChannels.TargetHost ? options.NodeChannels.ServerOptions() : Callers()),
             }));
         });
 

@@ -111,7 +111,8 @@ public sealed class NodeChannels
             return false;
         }
 
-        X509Certificate2 certificate = presented as X509Certificate2 ?? X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        using X509Certificate2? loaded = presented is X509Certificate2 ? null : X509CertificateLoader.LoadCertificate(presented.GetRawCertData());
+        X509Certificate2 certificate = loaded ?? (X509Certificate2)presented;
         try
         {
             // TLS callbacks are synchronous; with the collateral in the certificate, verification
