@@ -39,7 +39,7 @@ public static class LedgerNodeCommands
         var rpcListen = new Option<string>("--rpc-listen") { Description = "Where the HTTPS server listens, IP:port. Default: the --rpc-address host if it is an IP address, else 0.0.0.0 and its port." };
         var peers = new Option<string[]>("--peer") { Description = "Another node: <node-address>=<rpc-address>, e.g. node-1.ledger:7000=https://node-1.ledger:8000 (repeatable). The consensus members are the peers and this node; every node must name each node the same way.", AllowMultipleArgumentsPerToken = false };
         var tee = new Option<string>("--tee") { Description = "The TEE the node runs in (attests it, seals its secrets): auto (default), simulation, sgx-gramine or tsm.", DefaultValueFactory = _ => "auto" };
-        var allowSimulation = new Option<bool>("--allow-simulation") { Description = "Run on the simulation TEE and admit joiners with simulated evidence (development only)." };
+        var allowSimulation = new Option<bool>("--allow-simulation") { Description = "Run on the simulation TEE and admit joiners and node-to-node peers with simulated evidence (development only)." };
         var members = new Option<string[]>("--member-cert") { Description = "PEM certificate of an initial consortium member (repeatable).", AllowMultipleArgumentsPerToken = false };
         var users = new Option<string[]>("--user-cert") { Description = "PEM certificate of an initial user (repeatable).", AllowMultipleArgumentsPerToken = false };
         var codeIds = new Option<string[]>("--code-id") { Description = "Hex MRENCLAVE of node code allowed to join, besides this node's own (repeatable).", AllowMultipleArgumentsPerToken = false };
