@@ -1,10 +1,12 @@
 using System.CommandLine;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
+using Confide.Attestation.Collateral;
 using Confide.Attestation.Verification;
 using Confide.Ledger.Consensus;
 using Confide.Ledger.Node.Http;
 using Confide.Tee;
+using Confide.Tee.Collateral;
 using Confide.Tee.Simulation;
 
 namespace Confide.Ledger.Node.Hosting;
@@ -39,6 +41,7 @@ public static class LedgerNodeCommands
         var rpcListen = new Option<string>("--rpc-listen") { Description = "Where the HTTPS server listens, IP:port. Default: the --rpc-address host if it is an IP address, else 0.0.0.0 and its port." };
         var peers = new Option<string[]>("--peer") { Description = "Another node: <node-address>=<rpc-address>, e.g. node-1.ledger:7000=https://node-1.ledger:8000 (repeatable). The consensus members are the peers and this node; every node must name each node the same way.", AllowMultipleArgumentsPerToken = false };
         var tee = new Option<string>("--tee") { Description = "The TEE the node runs in (attests it, seals its secrets): auto (default), simulation, sgx-gramine or tsm.", DefaultValueFactory = _ => "auto" };
+        var collateral = new Option<string?>("--collateral") { Description = "Where this node gets the collateral for its own quotes when its TEE hands out bare quotes (Gramine, configfs-tsm): a PCS/PCCS base URL (e.g. Azure's THIM cache), a JSON file, or a folder. The join request and the node-to-node certificate carry it to the verifying node." };
         var allowSimulation = new Option<bool>("--allow-simulation") { Description = "Run on the simulation TEE and admit joiners and node-to-node peers with simulated evidence (development only)." };
         var members = new Option<string[]>("--member-cert") { Description = "PEM certificate of an initial consortium member (repeatable).", AllowMultipleArgumentsPerToken = false };
         var users = new Option<string[]>("--user-cert") { Description = "PEM certificate of an initial user (repeatable).", AllowMultipleArgumentsPerToken = false };
@@ -52,7 +55,7 @@ public static class LedgerNodeCommands
         var signatureTx = new Option<int>("--signature-tx-interval") { Description = "...or after this many transactions.", DefaultValueFactory = _ => 5000 };
         var snapshotTx = new Option<long>("--snapshot-tx-interval") { Description = "Write a snapshot (joiners start from the latest) every this many committed transactions; 0: never.", DefaultValueFactory = _ => 10_000 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Lower election timeout (the upper one is twice it).", DefaultValueFactory = _ => 1000 };
-        var command = new Command(name, description) { dataDirectory, nodeAddress, nodeListen, rpcAddress, rpcListen, peers, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
+        var command = new Command(name, description) { dataDirectory, nodeAddress, nodeListen, rpcAddress, rpcListen, peers, collateral, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
         if (enclaveTee is null)
         {
             command.Options.Add(tee);
@@ -102,7 +105,9 @@ public static class LedgerNodeCommands
             Uri? joinTarget = start || recover ? null : ParseUrl(result.GetValue(target)!, "--target");
 
             using ITee? ownTee = enclaveTee is null ? await new TeeOptions { Backend = TeeOptions.ParseBackend(result.GetValue(tee)) }.CreateAsync(LedgerIdentity.Simulated, cancellationToken) : null;
-            ITee nodeTee = enclaveTee ?? ownTee!;
+            using ICollateralProviderLease? collateralSource = result.GetValue(collateral) is { } source ? CollateralSource.Open(source) : null;
+            using CollateralAttachingTee? withCollateral = collateralSource is null ? null : new CollateralAttachingTee(enclaveTee ?? ownTee!, collateralSource.Provider);
+            ITee nodeTee = withCollateral ?? enclaveTee ?? ownTee!;
             bool simulation = result.GetValue(allowSimulation);
             if (nodeTee.IsSimulated && !simulation)
             {

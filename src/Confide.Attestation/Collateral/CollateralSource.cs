@@ -1,18 +1,16 @@
-using Confide.Attestation.Collateral;
-
-namespace Confide.Cli.Commands;
+namespace Confide.Attestation.Collateral;
 
 /// <summary>A collateral provider chosen from a command-line value, disposed with the command.</summary>
-internal interface ICollateralProviderLease : IDisposable
+public interface ICollateralProviderLease : IDisposable
 {
     ICollateralProvider Provider { get; }
 }
 
 /// <summary>
-/// <c>--collateral</c>: an http(s) URL is a PCS v4 or PCCS root (Intel's PCS when it is Intel's
+/// A <c>--collateral</c> value of the confide commands: an http(s) URL is a PCS v4 or PCCS root (Intel's PCS when it is Intel's
 /// address); anything else is a collateral JSON file or a folder of them.
 /// </summary>
-internal static class CollateralSource
+public static class CollateralSource
 {
     public static ICollateralProviderLease Open(string value)
     {
