@@ -10,6 +10,7 @@ using Confide.Attestation.Verification;
 using Confide.Ledger.Audit;
 using Confide.Ledger.Governance.Requests;
 using Confide.Ledger.Node.Hosting;
+using Confide.Ledger.Receipts;
 using Confide.Ledger.Node.Http;
 using Confide.Ledger.Recovery;
 using Confide.Tee;
@@ -152,6 +153,24 @@ public sealed class RecoveryTests : IAsyncDisposable
 
         Assert.Equal("before the disaster 18", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[1].Rpc, "/app/log/private?id=18"), Ct))!["msg"]);
 
+        // A receipt of a write from before the disaster, served by the recovered service: signed by
+        // a node the old identity endorsed, it verifies against the new service certificate alone,
+        // through the service endorsement the new identity issued (CCF's service_endorsements).
+        string oldReceipt = await ReceiptAsync(client, fresh[0].Rpc, written[3]);
+        Assert.Single(ReceiptVerifier.Verify(oldReceipt, newService).ServiceEndorsements);
+        JsonObject stripped = JsonNode.Parse(oldReceipt)!.AsObject();
+        stripped.Remove("service_endorsements");
+        ReceiptVerificationException unendorsed = Assert.Throws<ReceiptVerificationException>(() => ReceiptVerifier.Verify(stripped.ToJsonString(), newService));
+        Assert.Equal(ReceiptVerificationError.UntrustedCertificate, unendorsed.Error);
+        ReceiptVerifier.Verify(stripped.ToJsonString(), oldService); // the old identity still vouches for it directly
+        JsonObject falselyEndorsed = JsonNode.Parse(oldReceipt)!.AsObject();
+        using (ServiceIdentity impostor = ServiceIdentity.Create())
+        {
+            falselyEndorsed["service_endorsements"] = new JsonArray(impostor.EndorsePreviousIdentity(oldService).ExportCertificatePem());
+        }
+
+        Assert.Equal(ReceiptVerificationError.UntrustedCertificate, Assert.Throws<ReceiptVerificationException>(() => ReceiptVerifier.Verify(falselyEndorsed.ToJsonString(), newService)).Error);
+
         // The recovered service goes on, in a later view, and its ledger audits clean.
         using HttpResponseMessage after = await RetryAsync(() => client.PostAsJsonAsync(new Uri(fresh[1].Rpc, "/app/log/blocking/private"), new { id = 100, msg = "after the recovery" }, Ct));
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
@@ -165,6 +184,25 @@ public sealed class RecoveryTests : IAsyncDisposable
         }
 
         Assert.Equal("after the recovery", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[1].Rpc, "/app/log/private?id=100"), Ct))!["msg"]);
+
+        // A write of the recovered service is signed under the new identity: no endorsements needed.
+        Assert.Empty(ReceiptVerifier.Verify(await ReceiptAsync(client, fresh[0].Rpc, afterId.ToString()), newService).ServiceEndorsements);
+    }
+
+    /// <summary>The receipt of a committed transaction, waiting out 202 (no committed signature covers it yet).</summary>
+    private static async Task<string> ReceiptAsync(HttpClient client, Uri node, string transactionId)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            using HttpResponseMessage response = await client.GetAsync(new Uri(node, $"/app/receipt?transaction_id={transactionId}"), Ct);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.Content.ReadAsStringAsync(Ct);
+            }
+
+            Assert.True(attempt < 200 && response.StatusCode == HttpStatusCode.Accepted, $"receipt of {transactionId}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync(Ct)}");
+            await Task.Delay(50, Ct);
+        }
     }
 
     public async ValueTask DisposeAsync()

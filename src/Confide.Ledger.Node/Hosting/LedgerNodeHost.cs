@@ -310,6 +310,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             RecoveredSeqno = secrets.History.RecoveredSeqno,
             ViewOffset = secrets.History.ViewOffset,
             PreviousServiceCertificates = secrets.History.PreviousServiceCertificates,
+            ServiceEndorsements = secrets.History.ServiceEndorsements,
         }, options.LoggerFactory?.CreateLogger<LedgerNode>());
 
         // Made at every start, with fresh evidence, so a node restarted on updated code presents it.

@@ -75,7 +75,15 @@ public static class LedgerRecovery
 
         progress("ledger secret recovered; adopting the committed history");
         AdoptHistory(previousLedger, Path.Combine(options.DataDirectory, "ledger"), secret, lastSigned.Seqno);
-        var history = new NodeHistory(lastSigned.Seqno, lastSigned.View + 1, [.. previous.PreviousServiceCertificates, previous.ServiceCertificate], previous.RecoveryCount + 1);
+        var history = new NodeHistory(lastSigned.Seqno, lastSigned.View + 1, [.. previous.PreviousServiceCertificates, previous.ServiceCertificate], previous.RecoveryCount + 1)
+        {
+            // The chain so far, plus the new identity vouching for the one it replaces. Earlier
+            // endorsements cannot be re-made (their issuers' keys are gone), so a history without
+            // them stays without: receipts of those eras verify against their own identity.
+            ServiceEndorsements = previous.Endorsements.Count == previous.PreviousServiceCertificates.Count
+                ? [.. previous.Endorsements, service.EndorsePreviousIdentity(previous.ServiceCertificate)]
+                : [],
+        };
         var secrets = new NodeSecrets(nodeKey, nodeCertificate, service, secret, genesis: null, history);
         secrets.Save(options.DataDirectory, options.Tee);
         secrets.Dispose();
@@ -108,7 +116,13 @@ public static class LedgerRecovery
             previous.Add(X509Certificate2.CreateFromPem(pem!.GetValue<string>()));
         }
 
-        return new PublicState(tx, X509Certificate2.CreateFromPem((string)info["cert"]!), previous, info["recovery_count"]?.GetValue<int>() ?? 0, issuance);
+        var endorsements = new List<X509Certificate2>();
+        foreach (JsonNode? pem in info["service_endorsements"]?.AsArray() ?? [])
+        {
+            endorsements.Add(X509Certificate2.CreateFromPem(pem!.GetValue<string>()));
+        }
+
+        return new PublicState(tx, X509Certificate2.CreateFromPem((string)info["cert"]!), previous, info["recovery_count"]?.GetValue<int>() ?? 0, issuance) { Endorsements = endorsements };
     }
 
     /// <summary>Copies the ledger up to its last signature into the new node's ledger, checking every entry with the recovered secret.</summary>
@@ -194,6 +208,9 @@ public static class LedgerRecovery
     private sealed record PublicState(Transaction Transaction, X509Certificate2 ServiceCertificate, IReadOnlyList<X509Certificate2> PreviousServiceCertificates, int RecoveryCount, RecoveryIssuance Issuance)
     {
         public TaskCompletionSource Completed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>The previous service's own endorsements of the identities before it.</summary>
+        public IReadOnlyList<X509Certificate2> Endorsements { get; init; } = [];
     }
 }
 
@@ -206,11 +223,19 @@ public sealed record NodeHistory(long RecoveredSeqno, long ViewOffset, IReadOnly
 {
     public static NodeHistory None { get; } = new(0, 1, [], 0);
 
+    /// <summary>
+    /// CCF's service endorsements, parallel to <see cref="PreviousServiceCertificates"/>: the i-th
+    /// certifies the key of the i-th previous identity and is issued by the next one (the current
+    /// identity for the last). Empty for a service recovered before they were issued.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> ServiceEndorsements { get; init; } = [];
+
     public JsonObject ToJson() => new()
     {
         ["recovered_seqno"] = RecoveredSeqno,
         ["view_offset"] = ViewOffset,
         ["previous_service_certificates"] = new JsonArray([.. PreviousServiceCertificates.Select(c => (JsonNode)c.ExportCertificatePem())]),
+        ["service_endorsements"] = new JsonArray([.. ServiceEndorsements.Select(c => (JsonNode)c.ExportCertificatePem())]),
         ["recovery_count"] = RecoveryCount,
     };
 
@@ -218,5 +243,8 @@ public sealed record NodeHistory(long RecoveredSeqno, long ViewOffset, IReadOnly
         json["recovered_seqno"]!.GetValue<long>(),
         json["view_offset"]!.GetValue<long>(),
         [.. (json["previous_service_certificates"]?.AsArray() ?? []).Select(c => X509Certificate2.CreateFromPem(c!.GetValue<string>()))],
-        json["recovery_count"]!.GetValue<int>());
+        json["recovery_count"]!.GetValue<int>())
+    {
+        ServiceEndorsements = [.. (json["service_endorsements"]?.AsArray() ?? []).Select(c => X509Certificate2.CreateFromPem(c!.GetValue<string>()))],
+    };
 }

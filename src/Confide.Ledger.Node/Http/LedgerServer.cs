@@ -392,6 +392,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
             info["status"] = "Open";
             info["cert"] = ownPem;
             info["previous_service_identities"] = new JsonArray([.. history.PreviousServiceCertificates.Select(c => (JsonNode)c.ExportCertificatePem())]);
+            info["service_endorsements"] = new JsonArray([.. history.ServiceEndorsements.Select(c => (JsonNode)c.ExportCertificatePem())]);
             info["recovery_count"] = history.RecoveryCount;
             info["created_txid"] = $"{history.ViewOffset + _node.Consensus.Term}.{tx.ReadVersion + 1}";
             serviceInfo.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(info.ToJsonString()));

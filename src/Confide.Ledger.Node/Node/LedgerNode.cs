@@ -238,7 +238,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
 
             if (_signatures.TryGetValue(id.Seqno, out SignatureRecord? own))
             {
-                return ReceiptBuilder.BuildForSignature(own);
+                return ReceiptBuilder.BuildForSignature(own, EndorsementsFor(own.CertificatePem));
             }
 
             if (id.Seqno < _appender.Tree.FlushedCount)
@@ -248,8 +248,38 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
 
             int seqno = (int)id.Seqno;
             var components = new LeafComponents(_writeSetDigests[seqno], CommitEvidence.Create(_options.LedgerSecret, id).Value, _claimsDigests[seqno]);
-            return ReceiptBuilder.Build(_appender.Tree, id.Seqno, components, covering.Value);
+            return ReceiptBuilder.Build(_appender.Tree, id.Seqno, components, covering.Value, EndorsementsFor(covering.Value.CertificatePem));
         }
+    }
+
+    /// <summary>
+    /// The <c>service_endorsements</c> of a receipt signed with <paramref name="certificatePem"/>:
+    /// none when the current identity endorsed that node, else the chain from the previous identity
+    /// that did up to the current one. Costs nothing until the service has been recovered.
+    /// </summary>
+    private IReadOnlyList<string>? EndorsementsFor(string certificatePem)
+    {
+        IReadOnlyList<X509Certificate2> previous = _options.PreviousServiceCertificates;
+        if (_options.ServiceEndorsements.Count == 0 || _options.ServiceEndorsements.Count != previous.Count)
+        {
+            return null;
+        }
+
+        using X509Certificate2 certificate = X509Certificate2.CreateFromPem(certificatePem);
+        if (CertificateEndorsement.IsEndorsedBy(certificate, _options.ServiceCertificate))
+        {
+            return null;
+        }
+
+        for (int i = previous.Count - 1; i >= 0; i--)
+        {
+            if (CertificateEndorsement.IsEndorsedBy(certificate, previous[i]))
+            {
+                return [.. _options.ServiceEndorsements.Skip(i).Select(e => e.ExportCertificatePem())];
+            }
+        }
+
+        return null;
     }
 
     /// <summary>The view (term) of the entry at each seqno up to <paramref name="seqno"/>, for the history of views.</summary>

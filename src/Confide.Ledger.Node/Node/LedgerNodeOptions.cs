@@ -37,6 +37,13 @@ public sealed class LedgerNodeOptions
     /// <summary>Identities of the service before its recoveries: their nodes' signatures in the ledger are accepted.</summary>
     public IReadOnlyList<X509Certificate2> PreviousServiceCertificates { get; init; } = [];
 
+    /// <summary>
+    /// CCF's service endorsements, parallel to <see cref="PreviousServiceCertificates"/> (the i-th
+    /// certifies the i-th previous identity's key, issued by the next identity): receipts signed by
+    /// nodes of a previous identity carry the chain up to the current one.
+    /// </summary>
+    public IReadOnlyList<X509Certificate2> ServiceEndorsements { get; init; } = [];
+
     /// <summary>Where the node writes its snapshots and starts from the latest one; null: no snapshots.</summary>
     public string? SnapshotDirectory { get; init; }
 

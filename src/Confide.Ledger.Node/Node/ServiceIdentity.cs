@@ -94,6 +94,26 @@ public sealed class ServiceIdentity : IDisposable
         }
     }
 
+    /// <summary>
+    /// CCF's service endorsement: after a recovery, the new identity certifies the previous
+    /// identity's key (same subject and key, issued by this identity), so that a receipt signed by a
+    /// node of the previous service verifies against the current service certificate alone: node
+    /// certificate ← endorsement ← … ← current identity. The validity is the previous identity's,
+    /// the period whose receipts it vouches for.
+    /// </summary>
+    public X509Certificate2 EndorsePreviousIdentity(X509Certificate2 previous)
+    {
+        ArgumentNullException.ThrowIfNull(previous);
+        var request = new CertificateRequest(previous.SubjectName, previous.PublicKey, HashAlgorithmName.SHA384);
+        request.CertificateExtensions.Add(new X509BasicConstraintsExtension(certificateAuthority: true, hasPathLengthConstraint: true, pathLengthConstraint: 0, critical: true));
+        request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.DigitalSignature, critical: true));
+        request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(previous.PublicKey, critical: false));
+        request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromCertificate(Certificate, includeKeyIdentifier: true, includeIssuerAndSerial: false));
+        byte[] serial = RandomNumberGenerator.GetBytes(16);
+        serial[0] &= 0x7F;
+        return request.Create(Certificate.SubjectName, X509SignatureGenerator.CreateForECDsa(Key), new DateTimeOffset(previous.NotBefore.ToUniversalTime()), new DateTimeOffset(previous.NotAfter.ToUniversalTime()), serial);
+    }
+
     private static bool HasPrivateKey(ECDsa key)
     {
         try

@@ -9,7 +9,7 @@ namespace Confide.Ledger.Receipts;
 /// (python ccf.receipt.check_endorsement). Only the signature is checked, not names, extensions or
 /// validity periods: a receipt stays verifiable after the certificates that signed it expire.
 /// </summary>
-internal static class CertificateEndorsement
+public static class CertificateEndorsement
 {
     /// <summary>True when <paramref name="endorser"/>'s ECDSA key signed <paramref name="endorsee"/>.</summary>
     /// <exception cref="CryptographicException">The endorsee is not a well-formed certificate, or uses an algorithm other than ECDSA with SHA-2.</exception>
