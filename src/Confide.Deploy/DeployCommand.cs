@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Confide.Deploy.Gramine;
 using Confide.Deploy.Images;
 using Confide.Deploy.Ledger;
 using Confide.Deploy.Manifests;
@@ -11,8 +12,9 @@ namespace Confide.Deploy;
 
 /// <summary>
 /// <c>confide deploy</c>: <c>manifests</c> (Kubernetes YAML from a values file), <c>image</c> (an OCI
-/// image archive of a signed enclave package), <c>cli-image</c> (the Confide CLI image), and the two
-/// helpers the generated pods run: <c>ledger-node</c> and <c>install-file</c>.
+/// image archive of a signed enclave package), <c>cli-image</c> (the Confide CLI image),
+/// <c>gramine-manifest</c> (the Gramine manifest template that runs either image on real SGX), and
+/// the two helpers the generated pods run: <c>ledger-node</c> and <c>install-file</c>.
 /// </summary>
 public static class DeployCommand
 {
@@ -22,6 +24,7 @@ public static class DeployCommand
         command.Subcommands.Add(Manifests());
         command.Subcommands.Add(PackageImage());
         command.Subcommands.Add(CliImage());
+        command.Subcommands.Add(GramineManifest());
         command.Subcommands.Add(LedgerNode());
         command.Subcommands.Add(InstallFile());
         return command;
@@ -89,6 +92,66 @@ public static class DeployCommand
             ImageBuildResult built = await ImageBuilder.BuildCliImageAsync(result.GetValue(project)!.FullName, options, common.Log(result), cancellationToken);
             Console.WriteLine($"image archive: {built.ArchivePath}");
             Summarize(built.ArchivePath);
+            return 0;
+        }));
+        return command;
+    }
+
+    private static Command GramineManifest()
+    {
+        var package = new Option<DirectoryInfo?>("--package") { Description = $"A signed enclave package folder, as 'confide deploy image' puts it at {ImageBuilder.PackagePath}: the manifest runs 'confide run {ImageBuilder.PackagePath} --tee sgx-gramine'." };
+        var service = new Option<string?>("--service") { Description = $"A service of the CLI image instead: {string.Join(", ", GramineManifestGenerator.ServiceCommands.Keys)}." };
+        var output = new Option<FileInfo>("--output", "-o") { Description = "The template to write (e.g. confide.manifest.template).", Required = true };
+        var dotnetRoot = new Option<string>("--dotnet-root") { Description = "Where the base image keeps dotnet.", DefaultValueFactory = _ => new GramineManifestOptions().DotnetRoot };
+        var dataDirectory = new Option<string>("--data-dir") { Description = "The data folder volume: the only writable place besides /tmp.", DefaultValueFactory = _ => new GramineManifestOptions().DataDirectory };
+        var enclaveSize = new Option<string?>("--enclave-size") { Description = "sgx.enclave_size, a power of two (4G, 512M); default: computed from the heap." };
+        var maxThreads = new Option<int>("--max-threads") { Description = "sgx.max_threads.", DefaultValueFactory = _ => new GramineManifestOptions().MaxThreads };
+        var heapSize = new Option<int?>("--heap-size") { Description = "The GC heap limit in MiB (services only; a package's is its heapSizeMiB)." };
+        var debug = new Option<bool>("--debug") { Description = "A debuggable enclave (services only; a package's comes from its enclave.json)." };
+        var productId = new Option<ushort?>("--product-id") { Description = "sgx.isvprodid (services only)." };
+        var securityVersion = new Option<ushort?>("--security-version") { Description = "sgx.isvsvn (services only)." };
+        var edmm = new Option<bool>("--edmm") { Description = "sgx.edmm_enable: add enclave memory on demand (SGX2, Linux 6.0 or later)." };
+        var trusted = new Option<string[]>("--trusted") { Description = "A file, or a folder with a trailing slash, to measure as well (it must be in the image when it is signed). Repeatable." };
+        var passthrough = new Option<string[]>("--passthrough") { Description = "A file, or a folder with a trailing slash, passed through unauthenticated (the host can change it). Repeatable." };
+        var arguments = new Argument<string[]>("args") { Description = "After --: the enclave's arguments (--package) or the service's container args (--service).", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("gramine-manifest", "Write the Gramine manifest template (gramine-manifest, gramine-sgx-sign, gramine-sgx) that runs a package image or a service of the CLI image inside an SGX enclave, as the sgx-gramine TEE needs.")
+        {
+            package, service, output, dotnetRoot, dataDirectory, enclaveSize, maxThreads, heapSize, debug, productId, securityVersion, edmm, trusted, passthrough, arguments,
+        };
+        command.SetAction((result, cancellationToken) => Run(async () =>
+        {
+            var options = new GramineManifestOptions
+            {
+                PackageDirectory = result.GetValue(package)?.FullName,
+                Service = result.GetValue(service),
+                Arguments = result.GetValue(arguments) ?? [],
+                DotnetRoot = result.GetValue(dotnetRoot)!,
+                DataDirectory = result.GetValue(dataDirectory)!,
+                EnclaveSize = result.GetValue(enclaveSize),
+                MaxThreads = result.GetValue(maxThreads),
+                HeapSizeMiB = result.GetValue(heapSize),
+                // Only an explicit --debug is a choice; a package refuses any.
+                Debug = result.GetResult(debug) is { Implicit: false } ? result.GetValue(debug) : null,
+                ProductId = result.GetValue(productId),
+                SecurityVersion = result.GetValue(securityVersion),
+                EnableEdmm = result.GetValue(edmm),
+                TrustedPaths = result.GetValue(trusted) ?? [],
+                PassthroughPaths = result.GetValue(passthrough) ?? [],
+            };
+            GramineManifest manifest = GramineManifestGenerator.Generate(options);
+            FileInfo file = result.GetValue(output)!;
+            file.Directory?.Create();
+            await File.WriteAllTextAsync(file.FullName, manifest.Template, cancellationToken);
+
+            Console.WriteLine($"wrote {file.FullName}");
+            Console.WriteLine($"argv {string.Join(' ', manifest.Argv)}");
+            Console.WriteLine($"sgx.enclave_size {manifest.EnclaveSize} per process, {manifest.Processes} process{(manifest.Processes > 1 ? "es ('confide run' and the enclave it starts)" : "")}; GC heap limit {manifest.HeapSizeMiB} MiB");
+            if (manifest.Package is { } identity)
+            {
+                Console.WriteLine($"package mrenclave {identity.MrEnclaveHex} (checked by Confide's host; quotes carry Gramine's MRENCLAVE, which gramine-sgx-sign prints)");
+            }
+
+            Console.WriteLine("next: gramine-manifest -Darch_libdir=/lib/x86_64-linux-gnu <template> confide.manifest; gramine-sgx-sign --manifest confide.manifest --output confide.manifest.sgx --key <key>; put the printed MRENCLAVE/MRSIGNER in the values (enclave:)");
             return 0;
         }));
         return command;
@@ -165,7 +228,7 @@ public static class DeployCommand
         {
             return await action();
         }
-        catch (Exception ex) when (ex is DeployValuesException or ImageBuildException or EnclavePackageException or EnclaveManifestException or IOException or UnauthorizedAccessException
+        catch (Exception ex) when (ex is DeployValuesException or ImageBuildException or GramineManifestException or EnclavePackageException or EnclaveManifestException or IOException or UnauthorizedAccessException
             or ArgumentException or InvalidDataException or FormatException or TimeoutException or System.Text.Json.JsonException or System.Security.Cryptography.CryptographicException)
         {
             Console.Error.WriteLine($"confide: {ex.Message}");
