@@ -218,6 +218,8 @@ public sealed class ProcessClusterTests : IDisposable
             committed[n] = await WriteOnCommitAsync(client, n % 3, n);
         }
 
+        await _members.ActivateAsync(client, Url(1, ""), Ct); // only active members vote the recovery through
+
         // Every node is lost; a copy of node 1's ledger survives. (An operator recovers from the
         // longest ledger left; here node 1 is let to learn of the last commit first.)
         await WaitForAsync(async () => (string?)(await GetJsonAsync(client, 1, $"/node/tx?transaction_id={committed[11]}"))?["status"] == "Committed", "node 1 to learn the last commit");
@@ -263,6 +265,12 @@ public sealed class ProcessClusterTests : IDisposable
         await waiting.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);
         using X509Certificate2 recoveredService = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(Path.Combine(_root, "n3", "service_cert.pem"), Ct));
         using HttpClient recoveryClient = Client(recoveredService, _user);
+        JsonObject opening = await _members.PassAsync(recoveryClient, Url(3, ""), new JsonArray(new JsonObject
+        {
+            ["name"] = "transition_service_to_open",
+            ["args"] = new JsonObject { ["previous_service_identity"] = service.ExportCertificatePem(), ["next_service_identity"] = recoveredService.ExportCertificatePem() },
+        }), Ct);
+        Assert.Equal("Accepted", (string?)opening["proposalState"]);
         for (int member = 1; member <= 2; member++)
         {
             string memberId = _members.Signers[member].MemberId;

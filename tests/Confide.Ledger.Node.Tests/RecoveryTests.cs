@@ -71,6 +71,8 @@ public sealed class RecoveryTests : IAsyncDisposable
             written.Add(response.Headers.GetValues(LedgerServer.TransactionIdHeader).Single());
         }
 
+        await _members.ActivateAsync(oldClient, addresses[0].Rpc, Ct); // only active members vote, in a recovery too
+
         // The copy comes from node 0. A follower learns of a commit only from a later message, and
         // under CPU load node 0 was seen lost before the signature committing the last write
         // reached it: the recovery then rightly drops that write. Wait until node 0 holds it.
@@ -98,7 +100,24 @@ public sealed class RecoveryTests : IAsyncDisposable
         X509Certificate2 newService = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(newServicePem, Ct));
         _owned.Add(newService);
         using HttpClient anyone = new(new SocketsHttpHandler { SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, newService) } });
-        await WaitForAsync(async () => await TryGetAsync(anyone, new Uri(fresh[0].Rpc, "/node/state")) is { } state && (string?)state["state"] == "WaitingForRecoveryShares");
+        await WaitForAsync(async () => await TryGetAsync(anyone, new Uri(fresh[0].Rpc, "/node/network")) is { } state && (string?)state["service_status"] == "Recovering");
+        Assert.Equal("PartOfPublicNetwork", (string?)(await TryGetAsync(anyone, new Uri(fresh[0].Rpc, "/node/state")))!["state"]);
+
+        // CCF's order: no share is taken before members pass transition_service_to_open.
+        using (HttpResponseMessage early = await Consortium.SendAsync(anyone, fresh[0].Rpc, $"/gov/recovery/members/{_members.Signers[0].MemberId}:recover", SignedShare(0, await EncryptedShareAsync(anyone, fresh[0].Rpc, 0)), Ct))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, early.StatusCode);
+            Assert.Contains("ServiceNotWaitingForRecoveryShares", await early.Content.ReadAsStringAsync(Ct), StringComparison.Ordinal);
+        }
+
+        // A proposal that names another identity as the one whose ledger is recovered fails when it
+        // passes; the right one moves the service to WaitingForRecoveryShares.
+        JsonObject wrong = await _members.PassAsync(anyone, fresh[0].Rpc, OpeningActions(previous: newService, next: newService), Ct);
+        Assert.Equal("Failed", (string?)wrong["proposalState"]);
+        Assert.Contains("not the identity of the ledger being recovered", wrong.ToJsonString(), StringComparison.Ordinal);
+        JsonObject opening = await _members.PassAsync(anyone, fresh[0].Rpc, OpeningActions(previous: oldService, next: newService), Ct);
+        Assert.Equal("Accepted", (string?)opening["proposalState"]);
+        Assert.Equal("WaitingForRecoveryShares", (string?)(await TryGetAsync(anyone, new Uri(fresh[0].Rpc, "/node/network")))!["service_status"]);
 
         for (int member = 0; member < 2; member++)
         {
@@ -153,6 +172,11 @@ public sealed class RecoveryTests : IAsyncDisposable
 
         Assert.Equal("before the disaster 18", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[1].Rpc, "/app/log/private?id=18"), Ct))!["msg"]);
 
+        // The members' vote is in the reopened service's ledger, as any proposal.
+        string openingId = (string)opening["proposalId"]!;
+        Assert.Equal(openingId, (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"/gov/service/info?{Consortium.ApiVersion}"), Ct))!["recovery_proposal_id"]);
+        Assert.Equal("Accepted", (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(fresh[0].Rpc, $"/gov/members/proposals/{openingId}?{Consortium.ApiVersion}"), Ct))!["proposalState"]);
+
         // A receipt of a write from before the disaster, served by the recovered service: signed by
         // a node the old identity endorsed, it verifies against the new service certificate alone,
         // through the service endorsement the new identity issued (CCF's service_endorsements).
@@ -187,6 +211,25 @@ public sealed class RecoveryTests : IAsyncDisposable
 
         // A write of the recovered service is signed under the new identity: no endorsements needed.
         Assert.Empty(ReceiptVerifier.Verify(await ReceiptAsync(client, fresh[0].Rpc, afterId.ToString()), newService).ServiceEndorsements);
+    }
+
+    private static JsonArray OpeningActions(X509Certificate2 previous, X509Certificate2 next) =>
+    [
+        new JsonObject
+        {
+            ["name"] = "transition_service_to_open",
+            ["args"] = new JsonObject { ["previous_service_identity"] = previous.ExportCertificatePem(), ["next_service_identity"] = next.ExportCertificatePem() },
+        },
+    ];
+
+    private async Task<byte[]> EncryptedShareAsync(HttpClient client, Uri node, int member) =>
+        Convert.FromBase64String((string)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, $"/gov/recovery/encrypted-shares/{_members.Signers[member].MemberId}?{Consortium.ApiVersion}"), Ct))!["encryptedShare"]!);
+
+    /// <summary>Member <paramref name="member"/>'s share, decrypted with its key and signed as a recovery_share request.</summary>
+    private byte[] SignedShare(int member, byte[] encryptedShare)
+    {
+        byte[] share = RecoveryShares.DecryptShare(encryptedShare, _recoveryKeys[member]);
+        return _members.Signers[member].Sign(GovernanceMessageType.RecoveryShare, Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
     }
 
     /// <summary>The receipt of a committed transaction, waiting out 202 (no committed signature covers it yet).</summary>

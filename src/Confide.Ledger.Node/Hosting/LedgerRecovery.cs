@@ -4,9 +4,11 @@ using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Confide.Ledger.Audit;
 using Confide.Ledger.Governance;
+using Confide.Ledger.Governance.Proposals;
 using Confide.Ledger.Governance.Requests;
 using Confide.Ledger.Kv;
 using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Apps;
 using Confide.Ledger.Node.Http;
 using Confide.Ledger.Node.Recovery;
 using Confide.Ledger.Recovery;
@@ -22,8 +24,9 @@ namespace Confide.Ledger.Node.Hosting;
 /// CCF's disaster recovery: after every node is lost, a new node starts from a copy of the ledger
 /// files. It checks the whole ledger (audit) and replays its public part — members, their
 /// certificates, the recovery shares — but cannot read the private part. It then waits, serving
-/// only what members need: each fetches its encrypted share, decrypts it offline with its own RSA
-/// key, and submits it in a signed request. Once a threshold of shares has arrived, the ledger
+/// only what members need: they pass <c>transition_service_to_open</c> on the replayed public
+/// state (naming the lost identity and the new one), then each fetches its encrypted share,
+/// decrypts it offline with its own RSA key, and submits it in a signed request. Once a threshold of shares has arrived, the ledger
 /// secret is reconstructed, the ledger up to its last signature is adopted as the committed
 /// history, and the service reopens under a new service identity with the recovery recorded.
 /// </summary>
@@ -63,7 +66,7 @@ public static class LedgerRecovery
         {
             await using (WebApplication server = await ServeRecoveryAsync(options, nodeCertificate, service.Certificate, previous, session, cancellationToken).ConfigureAwait(false))
             {
-                progress($"waiting for recovery shares at {options.Rpc.ToString().TrimEnd('/')}/gov/recovery/members/<member id>:recover; the recovered service's certificate is {servicePem}");
+                progress($"waiting for recovery shares at {options.Rpc.ToString().TrimEnd('/')}/gov/recovery/members/<member id>:recover, taken once members pass transition_service_to_open (previous_service_identity: the lost service's certificate, next_service_identity: {servicePem})");
                 await previous.Completed.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
                 await server.StopAsync(CancellationToken.None).ConfigureAwait(false);
             }
@@ -83,6 +86,7 @@ public static class LedgerRecovery
             ServiceEndorsements = previous.Endorsements.Count == previous.PreviousServiceCertificates.Count
                 ? [.. previous.Endorsements, service.EndorsePreviousIdentity(previous.ServiceCertificate)]
                 : [],
+            OpeningProposal = OpeningProposal(previous),
         };
         var secrets = new NodeSecrets(nodeKey, nodeCertificate, service, secret, genesis: null, history);
         secrets.Save(options.DataDirectory, options.Tee);
@@ -122,8 +126,93 @@ public static class LedgerRecovery
             endorsements.Add(X509Certificate2.CreateFromPem(pem!.GetValue<string>()));
         }
 
-        return new PublicState(tx, X509Certificate2.CreateFromPem((string)info["cert"]!), previous, info["recovery_count"]?.GetValue<int>() ?? 0, issuance) { Endorsements = endorsements };
+        return new PublicState(store, tx, X509Certificate2.CreateFromPem((string)info["cert"]!), previous, info["recovery_count"]?.GetValue<int>() ?? 0, issuance) { Endorsements = endorsements };
     }
+
+    /// <summary>The replayed service becomes Recovering, under the new identity, recovering the previous one's ledger.</summary>
+    private static void MarkRecovering(PublicState previous, X509Certificate2 serviceCertificate)
+    {
+        Transaction tx = previous.Store.BeginTransaction();
+        MapHandle map = tx.GetMap(GovernanceMaps.ServiceInfo);
+        JsonObject info = JsonNode.Parse(map.Get(GovernanceMaps.SingletonKey)!)!.AsObject();
+        info["status"] = "Recovering";
+        info["cert"] = serviceCertificate.ExportCertificatePem();
+        info["previous_service_identity"] = previous.ServiceCertificate.ExportCertificatePem();
+        map.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(info.ToJsonString()));
+        if (tx.TryCommit().Status != CommitStatus.Committed)
+        {
+            throw new InvalidOperationException("The recovering service's status could not be recorded.");
+        }
+    }
+
+    private static string ServiceStatus(PublicState previous, Lock gate)
+    {
+        lock (gate)
+        {
+            byte[]? bytes = previous.Store.BeginTransaction().GetMap(GovernanceMaps.ServiceInfo).Get(GovernanceMaps.SingletonKey);
+            return (string?)(bytes is null ? null : JsonNode.Parse(bytes)?["status"]) ?? "Recovering";
+        }
+    }
+
+    /// <summary>One governance request on the replayed public state: kept if it succeeds, dropped if refused.</summary>
+    private static async Task<IResult> RecoveryGovernanceAsync(HttpContext context, PublicState previous, Lock gate, Func<GovernanceEngine, GovernanceRequest, ProposalSummary> handle)
+    {
+        if (LedgerServer.ApiVersionRefusal(context) is { } refusal)
+        {
+            return Respond(refusal);
+        }
+
+        using var body = new MemoryStream();
+        await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+        lock (gate)
+        {
+            try
+            {
+                GovernanceRequest request = GovernanceRequest.Parse(body.ToArray());
+                Transaction tx = previous.Store.BeginTransaction();
+                ProposalSummary summary = handle(new GovernanceEngine(tx), request);
+                if (tx.TryCommit().Status == CommitStatus.Conflict)
+                {
+                    return Respond(LedgerResponse.Error(StatusCodes.Status409Conflict, "TransactionConflict", "The governance state changed meanwhile; retry."));
+                }
+
+                if (summary.State == ProposalState.Accepted && IsOpening(previous, summary.ProposalId))
+                {
+                    previous.OpeningProposalId = summary.ProposalId;
+                }
+
+                return Respond(LedgerResponse.Ok(JsonNode.Parse(summary.ToJson())));
+            }
+            catch (GovernanceException ex)
+            {
+                return Respond(LedgerServer.GovernanceError(ex));
+            }
+        }
+    }
+
+    private static bool IsOpening(PublicState previous, string proposalId)
+    {
+        byte[]? proposal = previous.Store.BeginTransaction().GetMap(GovernanceMaps.Proposals).Get(System.Text.Encoding.UTF8.GetBytes(proposalId));
+        return proposal is not null
+            && JsonNode.Parse(proposal)?["actions"] is JsonArray actions
+            && actions.Any(a => (string?)a?["name"] == "transition_service_to_open");
+    }
+
+    /// <summary>The passed opening proposal and its ballots, for the reopened service to record.</summary>
+    private static RecoveryOpeningProposal? OpeningProposal(PublicState previous)
+    {
+        if (previous.OpeningProposalId is not { } id)
+        {
+            return null;
+        }
+
+        Transaction tx = previous.Store.BeginTransaction();
+        byte[] key = System.Text.Encoding.UTF8.GetBytes(id);
+        return new RecoveryOpeningProposal(id, tx.GetMap(GovernanceMaps.Proposals).Get(key)!, tx.GetMap(GovernanceMaps.ProposalsInfo).Get(key)!);
+    }
+
+    private static IResult Respond(LedgerResponse response) =>
+        Results.Text(response.Body?.ToJsonString() ?? "", "application/json", statusCode: response.Status);
 
     /// <summary>Copies the ledger up to its last signature into the new node's ledger, checking every entry with the recovered secret.</summary>
     private static void AdoptHistory(string previousLedger, string ledger, LedgerSecret secret, long lastSignedSeqno)
@@ -151,13 +240,47 @@ public static class LedgerRecovery
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(listen, endpoint => endpoint.UseHttps(new HttpsConnectionAdapterOptions { ServerCertificate = nodeCertificate })));
         WebApplication app = builder.Build();
         var gate = new Lock();
-        app.MapGet("/node/state", () => Results.Json(new JsonObject { ["node_id"] = LedgerSigner.ComputeNodeId(nodeCertificate), ["state"] = "WaitingForRecoveryShares", ["last_signed_seqno"] = previous.Transaction.ReadVersion }));
+        long lastSigned = previous.Transaction.ReadVersion;
+        MarkRecovering(previous, serviceCertificate);
+        app.MapGet("/node/state", () => Results.Json(new JsonObject { ["node_id"] = LedgerSigner.ComputeNodeId(nodeCertificate), ["state"] = "PartOfPublicNetwork", ["last_signed_seqno"] = lastSigned }));
         app.MapGet("/node/network", () => Results.Json(new JsonObject
         {
-            ["service_status"] = "WaitingForRecoveryShares",
+            ["service_status"] = ServiceStatus(previous, gate),
             ["service_certificate"] = serviceCertificate.ExportCertificatePem(),
             ["recovery_count"] = previous.RecoveryCount,
         }));
+
+        // CCF's order: members first pass transition_service_to_open, naming the identity of the
+        // ledger being recovered and the new one; only then are recovery shares taken. Governance
+        // runs on the replayed public state with the same constitution, members and ballots.
+        app.MapPost("/gov/members/proposals:create", (Func<HttpContext, Task<IResult>>)(context =>
+            RecoveryGovernanceAsync(context, previous, gate, (engine, request) => engine.CreateProposal(request, DateTimeOffset.UtcNow))));
+        app.MapPost("/gov/members/proposals/{proposalId}/ballots/{memberId}:submit", (HttpContext context, string proposalId, string memberId) =>
+            RecoveryGovernanceAsync(context, previous, gate, (engine, request) =>
+            {
+                LedgerServer.RequireSame(request.ProposalId, proposalId, "proposal id");
+                LedgerServer.RequireSame(request.MemberId, memberId, "member id");
+                return engine.SubmitBallot(request);
+            }));
+        app.MapGet("/gov/members/proposals/{proposalId}", (HttpContext context, string proposalId) =>
+        {
+            if (LedgerServer.ApiVersionRefusal(context) is { } refusal)
+            {
+                return Respond(refusal);
+            }
+
+            lock (gate)
+            {
+                try
+                {
+                    return Respond(LedgerResponse.Ok(JsonNode.Parse(new GovernanceEngine(previous.Store.BeginTransaction()).Get(proposalId).ToJson())));
+                }
+                catch (GovernanceException ex)
+                {
+                    return Respond(LedgerServer.GovernanceError(ex));
+                }
+            }
+        });
         app.MapGet("/gov/recovery/encrypted-shares/{memberId}", (string memberId) =>
         {
             IssuedShare? share = previous.Issuance.Shares.FirstOrDefault(s => s.MemberId == memberId);
@@ -169,6 +292,11 @@ public static class LedgerRecovery
         {
             using var body = new MemoryStream();
             await context.Request.Body.CopyToAsync(body, context.RequestAborted).ConfigureAwait(false);
+            if (ServiceStatus(previous, gate) is var serviceStatus && serviceStatus != "WaitingForRecoveryShares")
+            {
+                return Results.Json(new JsonObject { ["error"] = new JsonObject { ["code"] = "ServiceNotWaitingForRecoveryShares", ["message"] = $"The service is {serviceStatus}: members must first pass transition_service_to_open with the previous and the next service identity." } }, statusCode: StatusCodes.Status403Forbidden);
+            }
+
             try
             {
                 GovernanceRequest request = GovernanceRequest.Parse(body.ToArray());
@@ -205,12 +333,15 @@ public static class LedgerRecovery
         return app;
     }
 
-    private sealed record PublicState(Transaction Transaction, X509Certificate2 ServiceCertificate, IReadOnlyList<X509Certificate2> PreviousServiceCertificates, int RecoveryCount, RecoveryIssuance Issuance)
+    private sealed record PublicState(Store Store, Transaction Transaction, X509Certificate2 ServiceCertificate, IReadOnlyList<X509Certificate2> PreviousServiceCertificates, int RecoveryCount, RecoveryIssuance Issuance)
     {
         public TaskCompletionSource Completed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>The previous service's own endorsements of the identities before it.</summary>
         public IReadOnlyList<X509Certificate2> Endorsements { get; init; } = [];
+
+        /// <summary>The accepted <c>transition_service_to_open</c> proposal, once members passed it.</summary>
+        public string? OpeningProposalId { get; set; }
     }
 }
 
@@ -230,6 +361,9 @@ public sealed record NodeHistory(long RecoveredSeqno, long ViewOffset, IReadOnly
     /// </summary>
     public IReadOnlyList<X509Certificate2> ServiceEndorsements { get; init; } = [];
 
+    /// <summary>The members' <c>transition_service_to_open</c> that let this recovery proceed; the reopened service records it.</summary>
+    public RecoveryOpeningProposal? OpeningProposal { get; init; }
+
     public JsonObject ToJson() => new()
     {
         ["recovered_seqno"] = RecoveredSeqno,
@@ -237,6 +371,12 @@ public sealed record NodeHistory(long RecoveredSeqno, long ViewOffset, IReadOnly
         ["previous_service_certificates"] = new JsonArray([.. PreviousServiceCertificates.Select(c => (JsonNode)c.ExportCertificatePem())]),
         ["service_endorsements"] = new JsonArray([.. ServiceEndorsements.Select(c => (JsonNode)c.ExportCertificatePem())]),
         ["recovery_count"] = RecoveryCount,
+        ["opening_proposal"] = OpeningProposal is { } opening ? new JsonObject
+        {
+            ["proposal_id"] = opening.ProposalId,
+            ["proposal"] = Convert.ToBase64String(opening.Proposal),
+            ["info"] = Convert.ToBase64String(opening.Info),
+        } : null,
     };
 
     public static NodeHistory FromJson(JsonObject? json) => json is null ? None : new(
@@ -246,5 +386,11 @@ public sealed record NodeHistory(long RecoveredSeqno, long ViewOffset, IReadOnly
         json["recovery_count"]!.GetValue<int>())
     {
         ServiceEndorsements = [.. (json["service_endorsements"]?.AsArray() ?? []).Select(c => X509Certificate2.CreateFromPem(c!.GetValue<string>()))],
+        OpeningProposal = json["opening_proposal"] is JsonObject opening
+            ? new RecoveryOpeningProposal((string)opening["proposal_id"]!, Convert.FromBase64String((string)opening["proposal"]!), Convert.FromBase64String((string)opening["info"]!))
+            : null,
     };
 }
+
+/// <summary>A proposal passed while the service was recovering, as stored in <c>public:ccf.gov.proposals</c> and <c>proposals_info</c>.</summary>
+public sealed record RecoveryOpeningProposal(string ProposalId, byte[] Proposal, byte[] Info);

@@ -136,7 +136,7 @@ public sealed partial class LedgerServer
         await WriteAsync(context, read.Value, read.TxId).ConfigureAwait(false);
     }
 
-    private static LedgerResponse? ApiVersionRefusal(HttpContext context)
+    internal static LedgerResponse? ApiVersionRefusal(HttpContext context)
     {
         string? version = context.Request.Query["api-version"];
         if (string.IsNullOrEmpty(version))
@@ -149,7 +149,7 @@ public sealed partial class LedgerServer
             : LedgerResponse.Error(StatusCodes.Status400BadRequest, "UnsupportedApiVersionValue", $"Unsupported api-version '{version}'; supported: {string.Join(", ", GovernanceApiVersions)}.");
     }
 
-    private static void RequireSame(string? signed, string inPath, string what)
+    internal static void RequireSame(string? signed, string inPath, string what)
     {
         if (!string.Equals(signed, inPath, StringComparison.Ordinal))
         {
@@ -159,7 +159,7 @@ public sealed partial class LedgerServer
 
     private static LedgerResponse Summary(ProposalSummary summary) => LedgerResponse.Ok(JsonNode.Parse(summary.ToJson()));
 
-    private static LedgerResponse GovernanceError(GovernanceException ex) => LedgerResponse.Error(ex.Code switch
+    internal static LedgerResponse GovernanceError(GovernanceException ex) => LedgerResponse.Error(ex.Code switch
     {
         GovernanceErrorCode.UnknownMember or GovernanceErrorCode.InvalidSignature => StatusCodes.Status401Unauthorized,
         GovernanceErrorCode.MemberNotActive or GovernanceErrorCode.NotProposer => StatusCodes.Status403Forbidden,

@@ -393,6 +393,14 @@ public sealed partial class LedgerServer : IAsyncDisposable
             info["cert"] = ownPem;
             info["previous_service_identities"] = new JsonArray([.. history.PreviousServiceCertificates.Select(c => (JsonNode)c.ExportCertificatePem())]);
             info["service_endorsements"] = new JsonArray([.. history.ServiceEndorsements.Select(c => (JsonNode)c.ExportCertificatePem())]);
+            if (history.OpeningProposal is { } opening)
+            {
+                // The members' vote that let the recovery proceed, in the ledger like any proposal.
+                byte[] key = System.Text.Encoding.UTF8.GetBytes(opening.ProposalId);
+                tx.GetMap(GovernanceMaps.Proposals).Put(key, opening.Proposal);
+                tx.GetMap(GovernanceMaps.ProposalsInfo).Put(key, opening.Info);
+                info["recovery_proposal_id"] = opening.ProposalId;
+            }
             info["recovery_count"] = history.RecoveryCount;
             info["created_txid"] = $"{history.ViewOffset + _node.Consensus.Term}.{tx.ReadVersion + 1}";
             serviceInfo.Put(GovernanceMaps.SingletonKey, System.Text.Encoding.UTF8.GetBytes(info.ToJsonString()));

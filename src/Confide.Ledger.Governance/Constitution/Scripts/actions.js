@@ -394,6 +394,11 @@ action(
       if (args.previous_service_identity === undefined) {
         throw new Error("Opening a recovering service needs both the previous and the next service identity");
       }
+      // The recovering node records which identity its ledger belongs to: members confirm it.
+      if (info.previous_service_identity !== undefined
+        && ccf.pemToId(info.previous_service_identity) !== ccf.pemToId(args.previous_service_identity)) {
+        throw new Error("previous_service_identity is not the identity of the ledger being recovered");
+      }
       // The private ledger opens once enough recovery shares arrive.
       info.status = "WaitingForRecoveryShares";
       info.previous_service_identity = args.previous_service_identity;
