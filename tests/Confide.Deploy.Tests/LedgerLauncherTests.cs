@@ -16,6 +16,7 @@ public sealed class LedgerLauncherTests
         Tee = "sgx-gramine",
         ServiceCertificate = "/etc/confide/ledger-service/service_cert.pem",
         CodeIds = ["ab".PadRight(64, 'c')],
+        Collateral = "https://global.acccache.azure.net/",
     };
 
     private const string Node0 = "confide-ledger-0.confide-ledger-nodes.confide.svc.cluster.local";
@@ -32,6 +33,7 @@ public sealed class LedgerLauncherTests
             "--node-address", $"{Node0}:7100", "--node-listen", "0.0.0.0:7100",
             "--rpc-address", $"https://{Node0}:8080", "--rpc-listen", "0.0.0.0:8080", "--tee", "sgx-gramine",
             "--peer", $"{Node1}:7100=https://{Node1}:8080", "--peer", $"{Node2}:7100=https://{Node2}:8080",
+            "--collateral", "https://global.acccache.azure.net/",
             "--member-cert", "/etc/confide/ledger-members/alice.pem", "--code-id", Settings.CodeIds[0],
         ], args);
     }
@@ -46,6 +48,7 @@ public sealed class LedgerLauncherTests
             "--node-address", $"{Node2}:7100", "--node-listen", "0.0.0.0:7100",
             "--rpc-address", $"https://{Node2}:8080", "--rpc-listen", "0.0.0.0:8080", "--tee", "sgx-gramine",
             "--peer", $"{Node0}:7100=https://{Node0}:8080", "--peer", $"{Node1}:7100=https://{Node1}:8080",
+            "--collateral", "https://global.acccache.azure.net/",
             "--target", $"https://{Node0}:8080", "--service-cert", "/etc/confide/ledger-service/service_cert.pem",
         ], args);
     }

@@ -48,6 +48,7 @@ internal static class TestValues
             expose: true
           ledger:
             replicas: 3
+            collateral: https://global.acccache.azure.net/
             storage: {size: 20Gi, storageClass: managed-csi-premium}
             membersConfigMap: confide-ledger-members
         """;

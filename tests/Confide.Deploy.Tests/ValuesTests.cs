@@ -44,6 +44,8 @@ public sealed class ValuesTests
     [InlineData("services:\n  inference:\n    models: {claimName: m}\n    keyBroker: true\n", "services.inference.keyBroker", "needs services.keyBroker")]
     [InlineData("services:\n  keyBroker: {}\n  attestation: {collateral: https://pccs.example/}\n  inference:\n    models: {claimName: m}\n    keyBroker: true\n", "services.keyBroker.enclave.mrenclave", "required when services.inference.keyBroker")]
     [InlineData("services:\n  attestation: {}\n", "services.attestation.collateral", "required unless simulation")]
+    [InlineData("services:\n  ledger: {}\n", "services.ledger.collateral", "required unless simulation")]
+    [InlineData("services:\n  ledger:\n    collateral: pccs.example\n", "services.ledger.collateral", "https URL")]
     [InlineData("services:\n  attestation:\n    collateral: http://pccs.example/\n", "services.attestation.collateral", "https URL")]
     [InlineData("services:\n  keyBroker:\n    adminIssuer: https://ops.example\n", "services.keyBroker.adminKeysSecret", "go together")]
     [InlineData("services:\n  keyBroker:\n    tls: mutual\n", "services.keyBroker.tls", "self-signed, attested or attested-token")]
@@ -71,7 +73,7 @@ public sealed class ValuesTests
     [Fact]
     public void AMissingImageNamesTheService()
     {
-        var ex = Assert.Throws<DeployValuesException>(() => ValuesReader.Parse("namespace: confide\nservices:\n  ledger: {}\n  keyBroker:\n    image: r.example/keys:1\n"));
+        var ex = Assert.Throws<DeployValuesException>(() => ValuesReader.Parse("namespace: confide\nservices:\n  ledger: {collateral: 'https://pccs.example/'}\n  keyBroker:\n    image: r.example/keys:1\n"));
         ValuesError error = Assert.Single(ex.Errors);
         Assert.Equal("services.ledger.image", error.Field);
         Assert.Contains("missing", error.Message, StringComparison.Ordinal);
@@ -81,10 +83,10 @@ public sealed class ValuesTests
     [Fact]
     public void EveryErrorIsReportedAtOnceWithItsLine()
     {
-        const string yaml = "namespace: Bad_Namespace\nimage: registry.example/confide:1\nservices:\n  ledger:\n    replicas: -1\n  gateway: {}\n";
+        const string yaml = "namespace: Bad_Namespace\nimage: registry.example/confide:1\nservices:\n  ledger:\n    replicas: -1\n    collateral: https://pccs.example/\n  gateway: {}\n";
         var ex = Assert.Throws<DeployValuesException>(() => ValuesReader.Parse(yaml));
         Assert.Equal(["namespace", "services.ledger.replicas", "services.gateway"], ex.Errors.Select(e => e.Field));
-        Assert.Equal([1, 5, 6], ex.Errors.Select(e => e.Line ?? 0));
+        Assert.Equal([1, 5, 7], ex.Errors.Select(e => e.Line ?? 0));
     }
 
     [Fact]

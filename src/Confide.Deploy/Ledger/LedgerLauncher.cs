@@ -32,6 +32,9 @@ public sealed class LedgerLauncherSettings
 
     public bool AllowSimulation { get; init; }
 
+    /// <summary>PCS/PCCS base URL for <c>--collateral</c>: where a node on a TEE with bare quotes (Gramine) gets their collateral.</summary>
+    public string? Collateral { get; init; }
+
     /// <summary>Folder of the initial members' PEM certificates (node 0 only); null: none.</summary>
     public string? MemberCertificateDirectory { get; init; }
 
@@ -119,6 +122,11 @@ public static class LedgerLauncher
         if (settings.AllowSimulation)
         {
             args.Add("--allow-simulation");
+        }
+
+        if (settings.Collateral is { } collateral)
+        {
+            args.AddRange(["--collateral", collateral]);
         }
 
         if (ordinal == 0)

@@ -222,6 +222,7 @@ public static class ManifestGenerator
                 DataDirectory = DataPath,
                 Tee = Tee,
                 AllowSimulation = Simulation,
+                Collateral = service.Collateral,
                 MemberCertificateDirectory = service.MembersConfigMap is null ? null : LedgerMembersPath,
                 ServiceCertificate = $"{LedgerServiceCertPath}/service_cert.pem",
                 CodeIds = [.. service.CodeIds],

@@ -113,7 +113,7 @@ public sealed class ServiceValues
 
     public IReadOnlyList<string> ExtraArgs { get; init; } = [];
 
-    /// <summary>attestation: where collateral comes from (a PCS/PCCS base URL); required unless simulating.</summary>
+    /// <summary>attestation, ledger: where collateral comes from (a PCS/PCCS base URL); required unless simulating.</summary>
     public string? Collateral { get; init; }
 
     /// <summary>attestation, keyBroker: issuer of administrators' bearer tokens.</summary>

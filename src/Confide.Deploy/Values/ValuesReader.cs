@@ -30,7 +30,7 @@ public static partial class ValuesReader
         [ServiceKind.Attestation] = ["storage", "adminIssuer", "adminKeysSecret", "collateral"],
         [ServiceKind.KeyBroker] = ["storage", "adminIssuer", "adminKeysSecret", "tls", "attestationCaConfigMap"],
         [ServiceKind.Inference] = ["package", "models", "keyBroker", "attestedTls", "e2e", "attestationCaConfigMap"],
-        [ServiceKind.Ledger] = ["storage", "membersConfigMap", "serviceCertConfigMap", "codeIds"],
+        [ServiceKind.Ledger] = ["storage", "membersConfigMap", "serviceCertConfigMap", "codeIds", "collateral"],
     };
 
     public static DeployValues Load(string path) => Parse(File.ReadAllText(path));
@@ -163,6 +163,13 @@ public static partial class ValuesReader
             if (!simulation && services.TryGetValue(ServiceKind.Attestation, out ServiceValues? attestationService) && attestationService.Enabled && attestationService.Collateral is null)
             {
                 Error("services.attestation.collateral", "required unless simulation: true: a PCS/PCCS base URL the service fetches collateral from (AKS: the Azure PCCS cache, see docs/deploy-aks.md)", null);
+            }
+
+            // Gramine hands out bare quotes: a ledger node attaches its quotes' collateral to its join
+            // request and node-to-node certificate, and fetches it from here.
+            if (!simulation && services.TryGetValue(ServiceKind.Ledger, out ServiceValues? ledgerService) && ledgerService.Enabled && ledgerService.Collateral is null)
+            {
+                Error("services.ledger.collateral", "required unless simulation: true: a PCS/PCCS base URL the nodes fetch their quotes' collateral from (AKS: the Azure PCCS cache, see docs/deploy-aks.md)", null);
             }
 
             CrossCheck(services);
