@@ -273,13 +273,10 @@ public sealed class ProcessClusterTests : IDisposable
         Assert.Equal("Accepted", (string?)opening["proposalState"]);
         for (int member = 1; member <= 2; member++)
         {
-            string memberId = _members.Signers[member].MemberId;
-            JsonObject encrypted = (await recoveryClient.GetFromJsonAsync<JsonObject>(Url(3, $"/gov/recovery/encrypted-shares/{memberId}?{Consortium.ApiVersion}"), Ct))!;
-            byte[] share = Confide.Ledger.Recovery.RecoveryShares.DecryptShare(Convert.FromBase64String((string)encrypted["encryptedShare"]!), _recoveryKeys[member]);
-            byte[] signed = _members.Signers[member].Sign(Confide.Ledger.Governance.Requests.GovernanceMessageType.RecoveryShare,
-                System.Text.Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString()), DateTimeOffset.UtcNow);
-            using HttpResponseMessage submitted = await Consortium.SendAsync(recoveryClient, Url(3, ""), $"/gov/recovery/members/{memberId}:recover", signed, Ct);
-            Assert.Equal(HttpStatusCode.OK, submitted.StatusCode);
+            // As a member does it: MemberClient (confide ledger member submit-share) fetches the
+            // encrypted share, decrypts it with the member's RSA key and submits it signed.
+            using var asMember = new Confide.Ledger.Node.Members.MemberClient(new() { Node = Url(3, ""), ServiceCertificate = recoveredService, Signer = _members.Signers[member] });
+            Assert.Contains($"{member}/2 recovery shares", await asMember.SubmitRecoveryShareAsync(_recoveryKeys[member], Ct), StringComparison.Ordinal);
         }
 
         await serving.Task.WaitAsync(TimeSpan.FromSeconds(60), Ct);

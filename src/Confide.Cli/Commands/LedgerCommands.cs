@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Security.Cryptography.X509Certificates;
 using Confide.Ledger.Audit;
 using Confide.Ledger.Node.Hosting;
+using Confide.Ledger.Node.Members;
 using Confide.Ledger.Receipts;
 
 namespace Confide.Cli.Commands;
@@ -15,10 +16,11 @@ internal static class LedgerCommands
 {
     public static Command Create()
     {
-        var command = new Command("ledger", "The confidential consortium ledger (a CCF counterpart): nodes, offline audit, receipt verification.");
+        var command = new Command("ledger", "The confidential consortium ledger (a CCF counterpart): nodes, member governance, offline audit, receipt verification.");
         command.Subcommands.Add(LedgerNodeCommands.Start());
         command.Subcommands.Add(LedgerNodeCommands.Join());
         command.Subcommands.Add(LedgerNodeCommands.Recover());
+        command.Subcommands.Add(MemberCommands.Create());
         command.Subcommands.Add(Audit());
         command.Subcommands.Add(VerifyReceipt());
         return command;
