@@ -97,6 +97,11 @@ public sealed class CliTests(EnclaveFixture fixture)
         Assert.Contains("unsealed inside and matched: True", output, StringComparison.Ordinal);
         Assert.Contains("A tampered blob is refused", output, StringComparison.Ordinal);
         Assert.Contains("the host refuses to launch: measured file 'HelloEnclave.Contract.dll' was changed", output, StringComparison.Ordinal);
+        Assert.Contains("nodes 1 and 2 joined", output, StringComparison.Ordinal);
+        Assert.Contains("acknowledged the state digest with a COSE-signed request: Active", output, StringComparison.Ordinal);
+        Assert.Contains("read back from node 1: \"a confidential record\"", output, StringComparison.Ordinal);
+        Assert.Contains("Its receipt verified offline against the service certificate", output, StringComparison.Ordinal);
+        Assert.Contains("node 1's ledger files audit clean", output, StringComparison.Ordinal);
     }
 
     private Task<(int Exit, string Output, string Error)> RunAsync(params string[] arguments) =>

@@ -120,6 +120,7 @@ internal static class DemoCommand
             }
 
             await services.InferAsync(work.FullName, key, cancellationToken);
+            await DemoLedger.RunAsync(work.FullName, Step, Detail, cancellationToken);
 
             Console.WriteLine();
             Console.WriteLine($"Demo finished in {clock.Elapsed.TotalSeconds:0.0} s. Simulation mode protects nothing against a privileged attacker; see docs/security.md.");
