@@ -62,6 +62,42 @@ public static class ManifestGenerator
         return result;
     }
 
+    /// <summary>What a container runs under <c>sgx.launcher: gramine</c>: the loader, with the manifest named <c>confide</c> in <see cref="GramineDirectory"/>.</summary>
+    public static readonly IReadOnlyList<string> GramineCommand = ["gramine-sgx", "confide"];
+
+    /// <summary>Where a Gramine image keeps the signed manifest (<c>confide.manifest.sgx</c>, <c>confide.sig</c>).</summary>
+    public const string GramineDirectory = "/gramine";
+
+    public const string GramineManifestAnnotation = "confide.dev/gramine-manifest";
+
+    /// <summary>
+    /// Under <c>sgx.launcher: gramine</c>, the Gramine manifest template of each service: the argv the
+    /// container would otherwise get, fixed and measured; the mounted configuration folders passed
+    /// through (the host provides them, so they are unauthenticated input); the data folder writable.
+    /// Empty otherwise.
+    /// </summary>
+    /// <exception cref="Gramine.GramineManifestException">A service's arguments cannot be expressed in a manifest.</exception>
+    public static IReadOnlyList<(string Component, Gramine.GramineManifest Manifest)> GramineTemplates(DeployValues values)
+    {
+        ArgumentNullException.ThrowIfNull(values);
+        if (values.Simulation || values.Sgx.Launcher != SgxLauncher.Gramine)
+        {
+            return [];
+        }
+
+        var templates = new List<(string, Gramine.GramineManifest)>();
+        foreach (ServiceKind kind in Enum.GetValues<ServiceKind>())
+        {
+            if (values.Service(kind) is { } service)
+            {
+                var builder = new Builder(values, service);
+                templates.Add((ServiceEndpoints.For(kind).Component, Gramine.GramineManifestGenerator.Generate(builder.GramineOptions())));
+            }
+        }
+
+        return templates;
+    }
+
     public static string Name(DeployValues values, ServiceKind kind) => $"{values.NamePrefix}-{ServiceEndpoints.For(kind).Component}";
 
     /// <summary>The in-cluster https URL of a service of this deployment.</summary>
@@ -75,6 +111,21 @@ public static class ManifestGenerator
         private string Component => _endpoints.Component;
 
         private bool Simulation => values.Simulation;
+
+        private bool Gramine => !Simulation && values.Sgx.Launcher == SgxLauncher.Gramine;
+
+        /// <summary>The Gramine manifest of this service's container (see <see cref="GramineTemplates"/>).</summary>
+        public Gramine.GramineManifestOptions GramineOptions()
+        {
+            string[] writable = [TmpPath, DataPath, SimulationPath, AesmdPath];
+            return new Gramine.GramineManifestOptions
+            {
+                Service = Component,
+                Arguments = [.. Arguments()],
+                DataDirectory = DataPath,
+                PassthroughPaths = [.. PodTemplate().Spec.Containers[0].VolumeMounts.Select(m => m.MountPath).Where(path => !writable.Contains(path)).Select(path => path + "/")],
+            };
+        }
 
         private string Tee => Simulation ? "simulation" : values.Tee;
 
@@ -162,6 +213,11 @@ public static class ManifestGenerator
             if (service.Enclave?.MrSigner is { } mrsigner)
             {
                 annotations[MrSignerAnnotation] = mrsigner;
+            }
+
+            if (Gramine)
+            {
+                annotations[GramineManifestAnnotation] = $"gramine/{Component}.manifest.template";
             }
 
             if (Simulation)
@@ -442,8 +498,10 @@ public static class ManifestGenerator
                 Name = Component,
                 Image = service.Image,
                 ImagePullPolicy = values.ImagePullPolicy,
-                Command = [.. CliCommand],
-                Args = [.. Arguments()],
+                Command = Gramine ? [.. GramineCommand] : [.. CliCommand],
+                // Under Gramine the arguments are fixed in the signed manifest: none may come from here.
+                Args = Gramine ? null : [.. Arguments()],
+                WorkingDir = Gramine ? GramineDirectory : null,
                 Ports = [.. _endpoints.Ports.Select(p => new V1ContainerPort { Name = p.Name, ContainerPort = p.Port, Protocol = "TCP" })],
                 Env = env,
                 Resources = Resources(),

@@ -70,6 +70,14 @@ public static class ManifestWriter
             File.Delete(Path.Combine(directory, FileName(component)));
         }
 
+        // sgx.launcher: gramine — each service's Gramine manifest template, to render and sign into its image.
+        foreach ((string component, Gramine.GramineManifest manifest) in ManifestGenerator.GramineTemplates(values))
+        {
+            string path = Path.Combine(Directory.CreateDirectory(Path.Combine(directory, "gramine")).FullName, $"{component}.manifest.template");
+            File.WriteAllText(path, manifest.Template, new UTF8Encoding(false));
+            written.Add(path);
+        }
+
         return written;
     }
 }

@@ -76,6 +76,19 @@ public sealed class SgxValues
 
     /// <summary>Extra tolerations (key, operator Exists or Equal with value, effect).</summary>
     public IReadOnlyList<TolerationValues> Tolerations { get; init; } = [];
+
+    /// <summary>How the containers start: plain <c>dotnet</c>, or inside Gramine (<c>gramine-sgx confide</c>, argv fixed in the signed manifest).</summary>
+    public SgxLauncher Launcher { get; init; } = SgxLauncher.Dotnet;
+}
+
+/// <summary>How a container starts the Confide CLI on an SGX node.</summary>
+public enum SgxLauncher
+{
+    /// <summary><c>dotnet /app/confide.dll &lt;args&gt;</c>: the image's own runtime, outside any enclave.</summary>
+    Dotnet,
+
+    /// <summary><c>gramine-sgx confide</c> in <c>/gramine</c>: an image holding the signed Gramine manifest <c>confide deploy manifests</c> writes the template of.</summary>
+    Gramine,
 }
 
 public sealed record TolerationValues(string Key, string Operator, string? Value, string? Effect);

@@ -22,7 +22,7 @@ public static partial class ValuesReader
     };
 
     private static readonly string[] TopKeys = ["namespace", "namePrefix", "image", "imagePullPolicy", "imagePullSecrets", "simulation", "simulationPlatformSecret", "tee", "sgx", "monitoringNamespace", "services"];
-    private static readonly string[] SgxKeys = ["provider", "aesmd", "nodePool", "nodeSelector", "tolerations"];
+    private static readonly string[] SgxKeys = ["provider", "aesmd", "nodePool", "nodeSelector", "tolerations", "launcher"];
     private static readonly string[] CommonServiceKeys = ["enabled", "image", "replicas", "epc", "resources", "enclave", "expose", "extraArgs"];
 
     private static readonly Dictionary<ServiceKind, string[]> ServiceSpecificKeys = new()
@@ -163,6 +163,19 @@ public static partial class ValuesReader
             if (!simulation && services.TryGetValue(ServiceKind.Attestation, out ServiceValues? attestationService) && attestationService.Enabled && attestationService.Collateral is null)
             {
                 Error("services.attestation.collateral", "required unless simulation: true: a PCS/PCCS base URL the service fetches collateral from (AKS: the Azure PCCS cache, see docs/deploy-aks.md)", null);
+            }
+
+            if (sgx.Launcher == SgxLauncher.Gramine)
+            {
+                if (simulation || tee != "sgx-gramine")
+                {
+                    Error("sgx.launcher", $"gramine runs the sgx-gramine TEE on SGX nodes: it needs simulation: false and tee: sgx-gramine (got {(simulation ? "simulation: true" : $"tee: {tee}")})", null);
+                }
+
+                if (services.TryGetValue(ServiceKind.Inference, out ServiceValues? inference) && inference.Enabled && inference.Package is not null)
+                {
+                    Error("services.inference.package", "with sgx.launcher: gramine, the package's own Gramine manifest comes from 'confide deploy gramine-manifest --package'; run the inference service of the CLI image here, or deploy the package image separately", null);
+                }
             }
 
             // Gramine hands out bare quotes: a ledger node attaches its quotes' collateral to its join
@@ -310,8 +323,15 @@ public static partial class ValuesReader
                 }
             }
 
+            string launcher = OptionalString(fields, "launcher") ?? "dotnet";
+            if (launcher is not ("dotnet" or "gramine"))
+            {
+                Error("sgx.launcher", $"must be dotnet or gramine, got '{launcher}'", Line(fields, "launcher"));
+            }
+
             return new SgxValues
             {
+                Launcher = launcher == "gramine" ? SgxLauncher.Gramine : SgxLauncher.Dotnet,
                 Provider = parsed,
                 Aesmd = OptionalBool(fields, "aesmd") ?? true,
                 NodePool = pool,
