@@ -182,7 +182,8 @@ public class EnclaveHost : IAsyncDisposable
         // A private (0700) directory holds the socket and the copy of the package the enclave
         // runs from: files verified in place could be swapped before the runtime loads them,
         // the copy cannot be reached by other users. The copy is verified again.
-        DirectoryInfo directory = Directory.CreateTempSubdirectory("confide-");
+        DirectoryInfo directory = Directory.CreateTempSubdirectory($"{PrivateDirectoryPrefix}{Environment.ProcessId}-");
+        RemoveAbandonedDirectories();
         EnclaveProcess? process = null;
         try
         {
@@ -239,6 +240,63 @@ public class EnclaveHost : IAsyncDisposable
         }
 
         return destination;
+    }
+
+    /// <summary>
+    /// Private directories are named <c>confide-host-&lt;pid&gt;-&lt;random&gt;</c> after the host
+    /// process, so that a later launch can remove those of hosts that were killed before they could
+    /// (SIGKILL, an OOM kill): each holds a copy of a package, megabytes.
+    /// </summary>
+    private const string PrivateDirectoryPrefix = "confide-host-";
+
+    private const UnixFileMode GroupOrOther = UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
+
+    /// <summary>Removes the private directories of host processes that no longer run.</summary>
+    private static void RemoveAbandonedDirectories()
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            return;
+        }
+
+        try
+        {
+            foreach (DirectoryInfo candidate in new DirectoryInfo(Path.GetTempPath()).EnumerateDirectories(PrivateDirectoryPrefix + "*"))
+            {
+                string[] parts = candidate.Name[PrivateDirectoryPrefix.Length..].Split('-');
+                if (parts.Length != 2 || !int.TryParse(parts[0], System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int pid)
+                    || pid == Environment.ProcessId || IsRunning(pid))
+                {
+                    continue;
+                }
+
+                // Only what a host makes: a real directory (never follow a link planted in /tmp),
+                // owner-only as CreateTempSubdirectory creates it.
+                if (candidate.LinkTarget is not null || (candidate.UnixFileMode & GroupOrOther) != 0)
+                {
+                    continue;
+                }
+
+                DeleteQuietly(candidate.FullName);
+            }
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            // Cleaning up after others is best effort; this launch goes on.
+        }
+    }
+
+    private static bool IsRunning(int pid)
+    {
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception ex) when (ex is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
     }
 
     private static void DeleteQuietly(string directory)

@@ -9,6 +9,45 @@ public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
     private static CancellationToken Ct => TestContext.Current.CancellationToken;
 
     [Fact]
+    public async Task A_launch_removes_the_private_directories_of_hosts_that_were_killed_and_nothing_else()
+    {
+        const int DeadPid = 4_194_303; // above any pid this machine hands out (pid_max), so never running
+        string temp = Path.GetTempPath();
+        string Make(string name, UnixFileMode mode)
+        {
+            string path = Path.Combine(temp, name);
+            Directory.CreateDirectory(Path.Combine(path, "package"));
+            File.WriteAllText(Path.Combine(path, "package", "App.dll"), "copy");
+            File.SetUnixFileMode(path, mode);
+            return path;
+        }
+
+        string suffix = Guid.NewGuid().ToString("N")[..8];
+        string abandoned = Make($"confide-host-{DeadPid}-{suffix}", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string live = Make($"confide-host-{Environment.ProcessId}-{suffix}", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        string shared = Make($"confide-host-{DeadPid}-x{suffix}", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
+        string other = Make($"confide-hostile-{DeadPid}-{suffix}", UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        try
+        {
+            await using (EnclaveHost<ITestEnclave> enclave = await fixture.LaunchAsync())
+            {
+                Assert.False(Directory.Exists(abandoned), "the directory of a host that no longer runs is left");
+            }
+
+            Assert.True(Directory.Exists(live), "a running host's directory was removed");
+            Assert.True(Directory.Exists(shared), "a directory readable by others is not one a host made");
+            Assert.True(Directory.Exists(other), "a directory of another name was removed");
+        }
+        finally
+        {
+            foreach (string path in new[] { abandoned, live, shared, other }.Where(Directory.Exists))
+            {
+                Directory.Delete(path, recursive: true);
+            }
+        }
+    }
+
+    [Fact]
     public async Task A_changed_trusted_file_is_refused_before_launch_and_named()
     {
         string package = fixture.CreatePackage();
