@@ -292,6 +292,7 @@ internal static class LedgerLoad
                     LedgerSecret = LedgerSecret.FromBytes(secret),
                     Signer = new EcdsaLedgerSigner(key, certificate),
                     ServiceCertificate = cluster.Service.Certificate,
+                    ServiceKey = cluster.Service.Key,
                     SignatureDelay = SignatureDelay,
                 });
                 var tee = new SimulationTee(platform, code);

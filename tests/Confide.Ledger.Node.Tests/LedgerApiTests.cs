@@ -60,6 +60,13 @@ public sealed class LedgerApiTests : IAsyncLifetime
         Receipt verified = ReceiptVerifier.Verify(receipt, X509CertificateLoader.LoadCertificate(_cluster.Service.Certificate.RawData));
         Assert.Equal(id, verified.TxId);
 
+        // So does its COSE receipt (CCF's profile), signed by the service identity itself, from any node.
+        byte[] cose = await CoseReceiptAsync(client, _cluster.Urls[(follower + 1) % 3], id);
+        Confide.Ledger.Receipts.CoseReceipt coseReceipt = Confide.Ledger.Receipts.CoseReceipt.Verify(cose, _cluster.Service.Certificate);
+        Assert.Equal(id, coseReceipt.TxId);
+        Assert.Equal(verified.ComputeRoot(), coseReceipt.ComputeRoot());
+        Assert.Equal("ledger.signature", coseReceipt.Subject);
+
         // The blocking variant answers only once committed.
         HttpResponseMessage blocking = await client.PostAsJsonAsync(new Uri(_cluster.Urls[follower], "/app/log/blocking/public"), new { id = 7, msg = "on commit" }, Ct);
         Assert.Equal(HttpStatusCode.OK, blocking.StatusCode);
@@ -98,6 +105,8 @@ public sealed class LedgerApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.MethodNotAllowed, (await user.PutAsync(new Uri(node, "/app/log/private"), new StringContent("{}"), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.BadRequest, (await user.GetAsync(new Uri(node, "/node/tx?transaction_id=banana"), Ct)).StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/receipt?transaction_id=1.999999"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await user.GetAsync(new Uri(node, "/app/log/public/cose_receipt?transaction_id=1.999999"), Ct)).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await user.GetAsync(new Uri(node, "/app/log/public/cose_receipt"), Ct)).StatusCode);
     }
 
     [Fact]
@@ -193,6 +202,27 @@ public sealed class LedgerApiTests : IAsyncLifetime
 
     private static async Task WaitForStatusAsync(HttpClient client, Uri node, TxId id, string expected) =>
         await WaitForAsync(async () => (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(node, $"/node/tx?transaction_id={id}"), Ct))!["status"], s => s == expected);
+
+    /// <summary>CCF's way: the transaction named in the x-ms-ccf-transaction-id request header.</summary>
+    private static async Task<byte[]> CoseReceiptAsync(HttpClient client, Uri node, TxId id)
+    {
+        for (int attempt = 0; attempt < 100; attempt++)
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, new Uri(node, "/app/log/public/cose_receipt"));
+            request.Headers.Add(LedgerServer.TransactionIdHeader, id.ToString());
+            using HttpResponseMessage response = await client.SendAsync(request, Ct);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                Assert.Equal("application/cose", response.Content.Headers.ContentType?.MediaType);
+                return await response.Content.ReadAsByteArrayAsync(Ct);
+            }
+
+            Assert.Equal(HttpStatusCode.Accepted, response.StatusCode);
+            await Task.Delay(50, Ct);
+        }
+
+        throw new TimeoutException($"No COSE receipt for {id}.");
+    }
 
     private static async Task<string> ReceiptAsync(HttpClient client, Uri node, TxId id)
     {

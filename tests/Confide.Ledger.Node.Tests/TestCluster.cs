@@ -99,6 +99,7 @@ internal sealed class TestCluster : IAsyncDisposable
             LedgerSecret = secret,
             Signer = new EcdsaLedgerSigner(key, certificate),
             ServiceCertificate = Service.Certificate,
+            ServiceKey = Service.Key,
             SignatureDelay = SignatureDelay,
             SignatureTxInterval = SignatureTxInterval,
             SnapshotDirectory = SnapshotDirectory(i),

@@ -43,7 +43,7 @@ internal static class LedgerCommands
 
     private static Command VerifyReceipt()
     {
-        var receipt = new Argument<FileInfo>("receipt") { Description = "A receipt (JSON, as GET /app/receipt returns it)." };
+        var receipt = new Argument<FileInfo>("receipt") { Description = "A receipt: JSON as GET /app/receipt returns it, or a COSE receipt (CCF's profile) as GET /app/log/public/cose_receipt does." };
         var serviceCertificate = new Option<string>("--service-cert") { Description = "The service identity (PEM) the receipt must chain to.", Required = true };
         var command = new Command("verify-receipt", "Verify a transaction receipt offline: leaf, Merkle path, the node's signature over the root, and the node's endorsement by the service.") { receipt, serviceCertificate };
         command.SetAction((result, cancellationToken) => CliErrors.RunAsync(async () =>
@@ -51,7 +51,16 @@ internal static class LedgerCommands
             using X509Certificate2 service = X509Certificate2.CreateFromPem(await File.ReadAllTextAsync(result.GetValue(serviceCertificate)!, cancellationToken));
             try
             {
-                Receipt verified = ReceiptVerifier.Verify(await File.ReadAllTextAsync(result.GetValue(receipt)!.FullName, cancellationToken), service);
+                byte[] content = await File.ReadAllBytesAsync(result.GetValue(receipt)!.FullName, cancellationToken);
+                if (content.Length > 0 && content[0] == 0xd2)
+                {
+                    // CBOR tag 18: a COSE_Sign1, CCF's COSE receipt (signed by the service identity itself).
+                    CoseReceipt cose = CoseReceipt.Verify(content, service);
+                    Console.WriteLine($"COSE receipt verified: transaction {cose.TxId?.ToString() ?? "(unknown)"}, root {cose.ComputeRoot()}, signed by the service identity at {cose.SignatureTxId}");
+                    return 0;
+                }
+
+                Receipt verified = ReceiptVerifier.Verify(System.Text.Encoding.UTF8.GetString(content), service);
                 Console.WriteLine($"receipt verified: transaction {verified.TxId?.ToString() ?? "(signature)"}, root {verified.ComputeRoot()}, signed by node {verified.NodeId}");
                 return 0;
             }

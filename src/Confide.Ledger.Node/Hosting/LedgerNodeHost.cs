@@ -303,6 +303,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             LedgerSecret = secrets.LedgerSecret,
             Signer = new EcdsaLedgerSigner(secrets.NodeKey, secrets.NodeCertificate),
             ServiceCertificate = secrets.Service.Certificate,
+            ServiceKey = secrets.Service.Key,
             SignatureDelay = options.SignatureDelay,
             SignatureTxInterval = options.SignatureTxInterval,
             SnapshotDirectory = Path.Combine(options.DataDirectory, "snapshots"),

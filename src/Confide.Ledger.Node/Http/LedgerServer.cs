@@ -274,6 +274,10 @@ public sealed partial class LedgerServer : IAsyncDisposable
         _app.MapGet("/node/tx", TxStatusAsync);
         _app.MapGet("/app/tx", TxStatusAsync);
         _app.MapGet("/app/receipt", Receipt);
+
+        // CCF's logging sample serves COSE receipts here, the transaction named in the
+        // x-ms-ccf-transaction-id request header (a transaction_id query parameter also works).
+        _app.MapGet("/app/log/public/cose_receipt", CoseReceiptOf);
         _app.MapGet("/node/network", Network);
         _app.MapGet("/node/network/nodes", Nodes);
         _app.MapGet("/node/state", State);
@@ -570,6 +574,32 @@ public sealed partial class LedgerServer : IAsyncDisposable
         }
 
         return Json(new JsonObject { ["status"] = _node.GetStatus(id).ToString(), ["transaction_id"] = id.ToString() });
+    }
+
+    private IResult CoseReceiptOf(HttpContext context)
+    {
+        string? named = context.Request.Headers[TransactionIdHeader].FirstOrDefault() ?? context.Request.Query["transaction_id"].FirstOrDefault();
+        if (!TxId.TryParse(named, out TxId id))
+        {
+            return Error(StatusCodes.Status400BadRequest, "InvalidInput", $"Name the transaction as <view>.<seqno> in the {TransactionIdHeader} header (or transaction_id), e.g. 2.15.");
+        }
+
+        switch (_node.GetStatus(id))
+        {
+            case TxStatus.Invalid:
+                return Error(StatusCodes.Status404NotFound, "TransactionInvalid", $"Transaction {id} is invalid: another transaction holds seqno {id.Seqno}.");
+            case TxStatus.Unknown:
+                return Error(StatusCodes.Status404NotFound, "TransactionNotFound", $"Transaction {id} is unknown to this node.");
+        }
+
+        if (_node.GetCoseReceipt(id) is not { } receipt)
+        {
+            // As for JSON receipts: not covered by a committed COSE signature yet, ask again.
+            context.Response.Headers.RetryAfter = "1";
+            return Results.StatusCode(StatusCodes.Status202Accepted);
+        }
+
+        return Results.Bytes(receipt, "application/cose");
     }
 
     private IResult Receipt(HttpContext context)

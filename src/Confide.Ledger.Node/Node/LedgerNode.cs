@@ -39,6 +39,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     private readonly List<Sha256Hash> _writeSetDigests = [default]; // for receipts
     private readonly List<Sha256Hash> _claimsDigests = [default];
     private readonly SortedDictionary<long, SignatureRecord> _signatures = [];
+    private readonly Dictionary<long, byte[]> _coseSignatures = []; // CCF's COSE ledger signatures, by seqno
     private readonly SortedDictionary<long, List<TaskCompletionSource>> _commitWaiters = [];
     private readonly CancellationTokenSource _stopping = new();
     private IConsensus? _consensus;
@@ -280,6 +281,33 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The COSE receipt of a committed transaction (CCF's profile): the service's COSE signature of
+    /// the first committed root after it, with the transaction's leaf components and path. Null while
+    /// none covers it, for a signature transaction, before this node's snapshot, or when the covering
+    /// signature has no COSE signature (a ledger written without the service key).
+    /// </summary>
+    public byte[]? GetCoseReceipt(TxId id)
+    {
+        lock (_state)
+        {
+            if (StatusLocked(id) != TxStatus.Committed || _signatures.ContainsKey(id.Seqno) || id.Seqno < _appender.Tree.FlushedCount)
+            {
+                return null;
+            }
+
+            KeyValuePair<long, SignatureRecord> covering = _signatures.FirstOrDefault(s => s.Key > id.Seqno && s.Key <= _committed);
+            if (covering.Value is null || !_coseSignatures.TryGetValue(covering.Key, out byte[]? cose))
+            {
+                return null;
+            }
+
+            int seqno = (int)id.Seqno;
+            var components = new LeafComponents(_writeSetDigests[seqno], CommitEvidence.Create(_options.LedgerSecret, id).Value, _claimsDigests[seqno]);
+            return CoseReceipt.Create(cose, components, _appender.Tree.GetProof(id.Seqno, covering.Key));
+        }
     }
 
     /// <summary>The view (term) of the entry at each seqno up to <paramref name="seqno"/>, for the history of views.</summary>
@@ -601,6 +629,58 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
         {
             throw new LedgerIntegrityException($"The signature at {id} does not verify with a certificate the service identity issued.");
         }
+
+        if (entry.WriteSet.Find(InternalMaps.CoseSignatures) is { Writes.Count: > 0 } cose && !CoseSignatureVerifies(cose.Writes[0].Value.Span, id, expected))
+        {
+            throw new LedgerIntegrityException($"The COSE signature at {id} is not the service identity's signature of root {expected} at {id}.");
+        }
+    }
+
+    /// <summary>
+    /// The write set of a signature transaction: the node's signature of the root (CCF's
+    /// PrimarySignature), the compacted tree, and with the service key the COSE ledger signature.
+    /// </summary>
+    private WriteSet SignatureWriteSet(TxId id, Sha256Hash root, byte[] compactedTree)
+    {
+        WriteSet signature = SignatureRecord.Create(_options.Signer, id, root).ToWriteSet(compactedTree);
+        if (_options.ServiceKey is not { } serviceKey)
+        {
+            return signature;
+        }
+
+        byte[] cose = CoseLedgerSignature.Create(serviceKey, id, root, DateTimeOffset.UtcNow, _options.CoseIssuer);
+        return new WriteSetBuilder().Add(signature).Put(InternalMaps.CoseSignatures, InternalMaps.SingletonKey, cose).Build();
+    }
+
+    /// <summary>True when <paramref name="cose"/> is a COSE ledger signature of <paramref name="root"/> at <paramref name="id"/> by this service's identity or a previous one.</summary>
+    private bool CoseSignatureVerifies(ReadOnlySpan<byte> cose, TxId id, Sha256Hash root)
+    {
+        try
+        {
+            // Parsed as a receipt with an empty proof: the same header checks, then the txid it names.
+            var leaf = new LeafComponents(Sha256Hash.Zero, "ce:0.0:", Sha256Hash.Zero);
+            CoseReceipt parsed = CoseReceipt.Parse(CoseReceipt.Create(cose, leaf, new MerkleProof([])));
+            if (parsed.SignatureTxId != id)
+            {
+                return false; // a signature replayed from another transaction
+            }
+
+            System.Security.Cryptography.Cose.CoseSign1Message message = System.Security.Cryptography.Cose.CoseMessage.DecodeSign1(cose);
+            foreach (X509Certificate2 service in _options.PreviousServiceCertificates.Prepend(_options.ServiceCertificate))
+            {
+                using System.Security.Cryptography.ECDsa? key = service.GetECDsaPublicKey();
+                if (key is not null && parsed.KeyId.AsSpan().SequenceEqual(CoseLedgerSignature.KeyId(key.ExportSubjectPublicKeyInfo())))
+                {
+                    return message.VerifyDetached(key, root.ToArray());
+                }
+            }
+
+            return false;
+        }
+        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ReceiptVerificationException)
+        {
+            return false;
+        }
     }
 
     private bool IssuedByService(string certificatePem)
@@ -747,6 +827,10 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             if (entry.IsSignature)
             {
                 _signatures[entry.TxId.Seqno] = SignatureRecord.Parse(entry.WriteSet.Find(InternalMaps.Signatures)!.Writes[0].Value.Span);
+                if (entry.WriteSet.Find(InternalMaps.CoseSignatures) is { Writes.Count: > 0 } cose)
+                {
+                    _coseSignatures[entry.TxId.Seqno] = cose.Writes[0].Value.ToArray();
+                }
             }
         }
     }
@@ -806,6 +890,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             foreach (long signature in _signatures.Keys.Where(s => s > seqno).ToList())
             {
                 _signatures.Remove(signature);
+                _coseSignatures.Remove(signature);
             }
         }
     }
@@ -882,7 +967,7 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             Interlocked.Exchange(ref _firstUnsignedAt, 0);
             LedgerEntry? entry = null;
             _store.ApplyNext(
-                seqno => SignatureRecord.Create(_options.Signer, new TxId(ViewOfTerm(term), seqno), _appender.Tree.GetRoot(seqno)).ToWriteSet(CompactedTree(seqno)),
+                seqno => SignatureWriteSet(new TxId(ViewOfTerm(term), seqno), _appender.Tree.GetRoot(seqno), CompactedTree(seqno)),
                 (seqno, writeSet) => entry = _appender.Append(new TxId(ViewOfTerm(term), seqno), writeSet));
             appending = AppendLocalEntryLocked(entry!, term);
 

@@ -18,6 +18,16 @@ public sealed class LedgerNodeOptions
     /// <summary>The service identity: every signature's certificate must be issued by it.</summary>
     public required X509Certificate2 ServiceCertificate { get; init; }
 
+    /// <summary>
+    /// The service identity's private key: with it the leader also signs each Merkle root as CCF's
+    /// COSE ledger signature ("Dual" signing), from which COSE receipts are made. Null: JSON
+    /// receipts only.
+    /// </summary>
+    public System.Security.Cryptography.ECDsa? ServiceKey { get; init; }
+
+    /// <summary>The CWT issuer (<c>iss</c>) of the COSE ledger signatures (CCF's <c>cose_signatures.issuer</c>).</summary>
+    public string CoseIssuer { get; init; } = "confide.ledger";
+
     /// <summary>A signature transaction after this many transactions (CCF's ledger_signatures.tx_count)...</summary>
     public int SignatureTxInterval { get; init; } = 5000;
 
