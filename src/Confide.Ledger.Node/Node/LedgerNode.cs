@@ -655,32 +655,17 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
     /// <summary>True when <paramref name="cose"/> is a COSE ledger signature of <paramref name="root"/> at <paramref name="id"/> by this service's identity or a previous one.</summary>
     private bool CoseSignatureVerifies(ReadOnlySpan<byte> cose, TxId id, Sha256Hash root)
     {
-        try
+        byte[]? keyId = CoseLedgerSignature.ReadKeyId(cose);
+        foreach (X509Certificate2 service in _options.PreviousServiceCertificates.Prepend(_options.ServiceCertificate))
         {
-            // Parsed as a receipt with an empty proof: the same header checks, then the txid it names.
-            var leaf = new LeafComponents(Sha256Hash.Zero, "ce:0.0:", Sha256Hash.Zero);
-            CoseReceipt parsed = CoseReceipt.Parse(CoseReceipt.Create(cose, leaf, new MerkleProof([])));
-            if (parsed.SignatureTxId != id)
+            using System.Security.Cryptography.ECDsa? key = service.GetECDsaPublicKey();
+            if (key is not null && keyId is not null && keyId.AsSpan().SequenceEqual(CoseLedgerSignature.KeyId(key.ExportSubjectPublicKeyInfo())))
             {
-                return false; // a signature replayed from another transaction
+                return CoseLedgerSignature.Verify(cose, id, root, key);
             }
-
-            System.Security.Cryptography.Cose.CoseSign1Message message = System.Security.Cryptography.Cose.CoseMessage.DecodeSign1(cose);
-            foreach (X509Certificate2 service in _options.PreviousServiceCertificates.Prepend(_options.ServiceCertificate))
-            {
-                using System.Security.Cryptography.ECDsa? key = service.GetECDsaPublicKey();
-                if (key is not null && parsed.KeyId.AsSpan().SequenceEqual(CoseLedgerSignature.KeyId(key.ExportSubjectPublicKeyInfo())))
-                {
-                    return message.VerifyDetached(key, root.ToArray());
-                }
-            }
-
-            return false;
         }
-        catch (Exception ex) when (ex is System.Security.Cryptography.CryptographicException or ReceiptVerificationException)
-        {
-            return false;
-        }
+
+        return false;
     }
 
     private bool IssuedByService(string certificatePem)

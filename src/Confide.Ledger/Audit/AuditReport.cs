@@ -36,6 +36,9 @@ public enum AuditProblem
 
     /// <summary>The signing node's certificate is not endorsed by the service identity.</summary>
     UntrustedNode,
+
+    /// <summary>The COSE ledger signature beside the node's is not the service identity's signature of this root at this transaction.</summary>
+    BadCoseSignature,
 }
 
 /// <summary>The first bad entry of a ledger: where it is and what is wrong.</summary>

@@ -118,6 +118,15 @@ public static class LedgerAuditor
                 return Fail(AuditProblem.UntrustedNode, stored, $"node {record.NodeId}'s certificate is not endorsed by the service identity");
             }
 
+            if (serviceIdentity is not null && entry.WriteSet.Find(InternalMaps.CoseSignatures) is { Writes.Count: > 0 } cose)
+            {
+                using ECDsa? serviceKey = serviceIdentity.GetECDsaPublicKey();
+                if (serviceKey is null || !Receipts.CoseLedgerSignature.Verify(cose.Writes[0].Value.Span, entry.TxId, record.Root, serviceKey))
+                {
+                    return Fail(AuditProblem.BadCoseSignature, stored, $"the COSE signature is not the service identity's signature of root {record.Root} at {entry.TxId}");
+                }
+            }
+
             MerkleTree? recorded = RecordedTree(entry);
             if (recorded is not null && (recorded.Count != entry.TxId.Seqno || recorded.Root != record.Root))
             {

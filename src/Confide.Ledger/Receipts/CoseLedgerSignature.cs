@@ -56,6 +56,42 @@ public static class CoseLedgerSignature
         return CoseSign1Message.SignDetached(root.ToArray(), signer);
     }
 
+    /// <summary>
+    /// True when <paramref name="cose"/> is the signature of <paramref name="root"/> at
+    /// <paramref name="txId"/> by <paramref name="serviceKey"/>: detached, CCF's headers, its kid that
+    /// key's, its <c>ccf.v1.txid</c> this transaction (a signature copied from another one names
+    /// another), and the signature over this root.
+    /// </summary>
+    public static bool Verify(ReadOnlySpan<byte> cose, TxId txId, Sha256Hash root, ECDsa serviceKey)
+    {
+        ArgumentNullException.ThrowIfNull(serviceKey);
+        try
+        {
+            // Parsed as a receipt with an empty proof: the same header checks as a receipt's.
+            CoseReceipt parsed = CoseReceipt.Parse(CoseReceipt.Create(cose, new LeafComponents(Sha256Hash.Zero, "", Sha256Hash.Zero), new MerkleProof([])));
+            return parsed.SignatureTxId == txId
+                && CryptographicOperations.FixedTimeEquals(parsed.KeyId, KeyId(serviceKey.ExportSubjectPublicKeyInfo()))
+                && CoseMessage.DecodeSign1(cose).VerifyDetached(serviceKey, root.ToArray());
+        }
+        catch (Exception ex) when (ex is CryptographicException or ReceiptVerificationException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The <c>kid</c> of a COSE ledger signature, or null when it does not parse.</summary>
+    public static byte[]? ReadKeyId(ReadOnlySpan<byte> cose)
+    {
+        try
+        {
+            return CoseMessage.DecodeSign1(cose).ProtectedHeaders.TryGetValue(CoseHeaderLabel.KeyIdentifier, out CoseHeaderValue kid) ? kid.GetValueAsBytes() : null;
+        }
+        catch (Exception ex) when (ex is CryptographicException or InvalidOperationException)
+        {
+            return null;
+        }
+    }
+
     /// <summary>CCF's <c>kid</c>: the lower-case hex SHA-256 of the DER SubjectPublicKeyInfo, as bytes.</summary>
     public static byte[] KeyId(ReadOnlySpan<byte> subjectPublicKeyInfo) =>
         Encoding.ASCII.GetBytes(Convert.ToHexStringLower(SHA256.HashData(subjectPublicKeyInfo)));

@@ -13,6 +13,44 @@ namespace Confide.Ledger.Tests.Audit;
 public sealed class LedgerAuditorTests
 {
     [Fact]
+    public void CoseSignatures_AreCheckedAgainstTheServiceIdentity_AndAForgedOneIsNamed()
+    {
+        using TestLedger ledger = TestLedger.Create();
+        ledger.Commit(ledger.Appender.NextSeqno);
+        ledger.Commit(ledger.Appender.NextSeqno);
+        ledger.SignWithCose();
+        ledger.Commit(ledger.Appender.NextSeqno);
+        LedgerEntry wrongRoot = ledger.SignWithCose(coseRoot: Sha256Hash.Compute("another root"u8));
+        ledger.Commit(ledger.Appender.NextSeqno);
+        ledger.SignWithCose();
+        ledger.Writer.Flush();
+
+        AuditReport report = LedgerAuditor.Audit(ledger.Directory.Path, ledger.Service.Certificate);
+        Assert.False(report.Passed);
+        Assert.Equal(AuditProblem.BadCoseSignature, report.Failure!.Problem);
+        Assert.Equal(wrongRoot.TxId.Seqno, report.Failure.Seqno);
+
+        // Without the service identity the COSE signatures cannot be checked (their key is not in the ledger).
+        Assert.True(LedgerAuditor.Audit(ledger.Directory.Path).Passed);
+
+        using TestLedger good = TestLedger.Create();
+        good.Commit(good.Appender.NextSeqno);
+        good.SignWithCose();
+        good.Commit(good.Appender.NextSeqno);
+        good.SignWithCose();
+        good.Writer.Flush();
+        Assert.True(LedgerAuditor.Audit(good.Directory.Path, good.Service.Certificate).Passed);
+
+        // Signed by another key: refused as well.
+        using TestLedger foreign = TestLedger.Create();
+        using var other = System.Security.Cryptography.ECDsa.Create(System.Security.Cryptography.ECCurve.NamedCurves.nistP384);
+        foreign.Commit(foreign.Appender.NextSeqno);
+        foreign.SignWithCose(coseKey: other);
+        foreign.Writer.Flush();
+        Assert.Equal(AuditProblem.BadCoseSignature, LedgerAuditor.Audit(foreign.Directory.Path, foreign.Service.Certificate).Failure!.Problem);
+    }
+
+    [Fact]
     public void GoodLedger_Passes_WithAndWithoutTheSecret()
     {
         using TestLedger ledger = TestLedger.Create().Write(12, signatureInterval: 5);

@@ -104,6 +104,22 @@ public sealed class CoseReceiptTests : IDisposable
         Assert.Equal(ReceiptVerificationError.Malformed, Refused(WithProof(signature, writer => writer.WriteTextString("not a proof"))));
     }
 
+    [Fact]
+    public void A_ledger_signature_verifies_only_for_its_transaction_root_and_key()
+    {
+        Sha256Hash root = Sha256Hash.Compute("root"u8);
+        byte[] cose = CoseLedgerSignature.Create(_serviceKey, TxId.Parse("2.9"), root, DateTimeOffset.UtcNow, "confide.test");
+        using var other = ECDsa.Create(ECCurve.NamedCurves.nistP384);
+
+        Assert.True(CoseLedgerSignature.Verify(cose, TxId.Parse("2.9"), root, _serviceKey));
+        Assert.False(CoseLedgerSignature.Verify(cose, TxId.Parse("2.10"), root, _serviceKey)); // copied to another transaction
+        Assert.False(CoseLedgerSignature.Verify(cose, TxId.Parse("2.9"), Sha256Hash.Compute("other"u8), _serviceKey));
+        Assert.False(CoseLedgerSignature.Verify(cose, TxId.Parse("2.9"), root, other));
+        Assert.False(CoseLedgerSignature.Verify(cose.AsSpan(0, cose.Length - 3), TxId.Parse("2.9"), root, _serviceKey));
+        Assert.False(CoseLedgerSignature.Verify([1, 2, 3], TxId.Parse("2.9"), root, _serviceKey));
+        Assert.Equal(CoseLedgerSignature.KeyId(_serviceKey.ExportSubjectPublicKeyInfo()), CoseLedgerSignature.ReadKeyId(cose));
+    }
+
     public void Dispose()
     {
         _serviceKey.Dispose();

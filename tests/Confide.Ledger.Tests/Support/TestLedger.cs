@@ -1,3 +1,4 @@
+using System.Security.Cryptography;
 using System.Globalization;
 using System.Text;
 using Confide.Ledger.Kv;
@@ -92,6 +93,23 @@ internal sealed class TestLedger : IDisposable
         LedgerEntry? entry = null;
         Store.ApplyNext(
             seqno => Appender.CreateSignature(new TxId(View, seqno), Node.Signer),
+            (version, writeSet) => entry = Appender.Append(new TxId(View, version), writeSet));
+        Entries.Add(entry!);
+        return entry!;
+    }
+
+    /// <summary>A signature transaction that also carries a COSE ledger signature by <paramref name="coseKey"/> (the service's by default) over <paramref name="coseRoot"/> (the signed root by default).</summary>
+    public LedgerEntry SignWithCose(ECDsa? coseKey = null, Sha256Hash? coseRoot = null)
+    {
+        LedgerEntry? entry = null;
+        Store.ApplyNext(
+            seqno =>
+            {
+                var id = new TxId(View, seqno);
+                WriteSet signature = Appender.CreateSignature(id, Node.Signer);
+                byte[] cose = Confide.Ledger.Receipts.CoseLedgerSignature.Create(coseKey ?? Service.Key, id, coseRoot ?? Appender.Tree.GetRoot(seqno), DateTimeOffset.UtcNow, "confide.test");
+                return new WriteSetBuilder().Add(signature).Put(InternalMaps.CoseSignatures, InternalMaps.SingletonKey, cose).Build();
+            },
             (version, writeSet) => entry = Appender.Append(new TxId(View, version), writeSet));
         Entries.Add(entry!);
         return entry!;

@@ -22,6 +22,9 @@ internal sealed class TestService : IDisposable
         _owned.Add(Certificate);
     }
 
+    /// <summary>The service identity's private key (for COSE ledger signatures).</summary>
+    public ECDsa Key => _serviceKey;
+
     /// <summary>The service identity certificate (public part only).</summary>
     public X509Certificate2 Certificate { get; }
 
