@@ -150,6 +150,17 @@ public sealed class ProcessClusterTests : IDisposable
         Assert.Equal(0, verifyExit);
         Assert.Contains($"transaction {committed[10]}", verifyOutput, StringComparison.Ordinal);
 
+        // Its COSE receipt (CCF's profile) too, signed by the service identity itself; one flipped byte is refused.
+        byte[] cose = await CoseReceiptAsync(client, survivors[1], committed[10]);
+        string coseFile = Path.Combine(_root, "receipt.cose");
+        await File.WriteAllBytesAsync(coseFile, cose, Ct);
+        (int coseExit, string coseOutput, _) = await RunCliAsync("ledger", "verify-receipt", coseFile, "--service-cert", ServicePem);
+        Assert.True(coseExit == 0, coseOutput);
+        Assert.Contains($"COSE receipt verified: transaction {committed[10]}", coseOutput, StringComparison.Ordinal);
+        cose[^1] ^= 0x01;
+        await File.WriteAllBytesAsync(coseFile, cose, Ct);
+        Assert.Equal(1, (await RunCliAsync("ledger", "verify-receipt", coseFile, "--service-cert", ServicePem)).Exit);
+
         // Stop a follower and alter one byte of its ledger: the audit names the entry, and the node refuses to restart.
         int current = await LeaderAsync(client);
         int follower = survivors.First(i => i != current);
@@ -451,6 +462,22 @@ public sealed class ProcessClusterTests : IDisposable
         }
 
         throw new TimeoutException($"Write {id} was never committed.");
+    }
+
+    private async Task<byte[]> CoseReceiptAsync(HttpClient client, int node, TxId id)
+    {
+        for (int attempt = 0; attempt < 200; attempt++)
+        {
+            using HttpResponseMessage response = await client.GetAsync(Url(node, $"/app/log/public/cose_receipt?transaction_id={id}"), Ct);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return await response.Content.ReadAsByteArrayAsync(Ct);
+            }
+
+            await Task.Delay(50, Ct);
+        }
+
+        throw new TimeoutException($"No COSE receipt for {id}.");
     }
 
     private async Task<string> ReceiptAsync(HttpClient client, int node, TxId id)
