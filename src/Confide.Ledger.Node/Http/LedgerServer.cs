@@ -584,12 +584,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return Error(StatusCodes.Status400BadRequest, "InvalidInput", $"Name the transaction as <view>.<seqno> in the {TransactionIdHeader} header (or transaction_id), e.g. 2.15.");
         }
 
-        switch (_node.GetStatus(id))
+        if (NoReceipt(id) is { } refusal)
         {
-            case TxStatus.Invalid:
-                return Error(StatusCodes.Status404NotFound, "TransactionInvalid", $"Transaction {id} is invalid: another transaction holds seqno {id.Seqno}.");
-            case TxStatus.Unknown:
-                return Error(StatusCodes.Status404NotFound, "TransactionNotFound", $"Transaction {id} is unknown to this node.");
+            return refusal;
         }
 
         if (_node.GetCoseReceipt(id) is not { } receipt)
@@ -602,6 +599,14 @@ public sealed partial class LedgerServer : IAsyncDisposable
         return Results.Bytes(receipt, "application/cose");
     }
 
+    /// <summary>The 404 of a transaction that has no receipt to wait for: Invalid, or Unknown here.</summary>
+    private IResult? NoReceipt(TxId id) => _node.GetStatus(id) switch
+    {
+        TxStatus.Invalid => Error(StatusCodes.Status404NotFound, "TransactionInvalid", $"Transaction {id} is invalid: another transaction holds seqno {id.Seqno}."),
+        TxStatus.Unknown => Error(StatusCodes.Status404NotFound, "TransactionNotFound", $"Transaction {id} is unknown to this node."),
+        _ => null,
+    };
+
     private IResult Receipt(HttpContext context)
     {
         if (!TxId.TryParse(context.Request.Query["transaction_id"], out TxId id))
@@ -609,12 +614,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return Error(StatusCodes.Status400BadRequest, "InvalidQueryParameterValue", "transaction_id must be <view>.<seqno>, e.g. 2.15.");
         }
 
-        switch (_node.GetStatus(id))
+        if (NoReceipt(id) is { } refusal)
         {
-            case TxStatus.Invalid:
-                return Error(StatusCodes.Status404NotFound, "TransactionInvalid", $"Transaction {id} is invalid: another transaction holds seqno {id.Seqno}.");
-            case TxStatus.Unknown:
-                return Error(StatusCodes.Status404NotFound, "TransactionNotFound", $"Transaction {id} is unknown to this node.");
+            return refusal;
         }
 
         if (_node.GetReceipt(id) is not { } receipt)
