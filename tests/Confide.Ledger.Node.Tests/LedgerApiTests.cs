@@ -255,7 +255,7 @@ public sealed class LedgerApiTests : IAsyncLifetime
         }
     }
 
-    private static X509Certificate2 SelfSigned(string name)
+    internal static X509Certificate2 SelfSigned(string name)
     {
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);

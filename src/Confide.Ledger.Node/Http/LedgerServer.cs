@@ -145,6 +145,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
     private readonly HttpClient _forwarder;
     private readonly ILogger _logger;
     private readonly CancellationTokenSource _stopping = new();
+
+    // Set once this node's store holds the service (the genesis has reached it); it never goes back.
+    private volatile bool _serviceKnown;
     private Task? _maintenance;
 
     private LedgerServer(WebApplication app, LedgerNode node, LedgerServerOptions options)
@@ -707,6 +710,15 @@ public sealed partial class LedgerServer : IAsyncDisposable
             return;
         }
 
+        if (!ServiceKnown())
+        {
+            // A node still joining or catching up knows no users yet: telling a caller it is not
+            // authenticated would be false, and final. As CCF's unopened frontend, but retryable.
+            context.Response.Headers.RetryAfter = "1";
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "FrontendNotOpen", "This node has not yet received the service's state (it is joining or catching up); retry."), null).ConfigureAwait(false);
+            return;
+        }
+
         byte[] body = await ReadBodyAsync(context).ConfigureAwait(false);
         (string? caller, LedgerResponse? refusal) = await AuthenticateAsync(context, endpoint!).ConfigureAwait(false);
         if (refusal is not null)
@@ -752,6 +764,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
 
         await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);
     }
+
+    private bool ServiceKnown() => _serviceKnown
+        || (_serviceKnown = _node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.ServiceInfo).Has(GovernanceMaps.SingletonKey)).Value);
 
     /// <summary>The caller's id, or the answer that refuses it. With several policies, any one suffices.</summary>
     private async Task<(string? Caller, LedgerResponse? Refusal)> AuthenticateAsync(HttpContext context, LedgerEndpoint endpoint)
