@@ -50,6 +50,15 @@ public static class DeployCommand
                 Console.WriteLine($"wrote {path}");
             }
 
+            foreach (GramineImage image in ManifestGenerator.GramineTemplates(values))
+            {
+                foreach (OperatorFolder folder in image.OperatorFolders)
+                {
+                    // Measured, so not mounted: a Secret or ConfigMap the host could swap would decide whom the service trusts.
+                    Console.WriteLine($"gramine: before signing the {image.Component} image, copy {string.Join(", ", folder.Files)} from {folder.Source} into gramine/{image.Component}.rootfs{folder.Path}/ (it is measured, not mounted)");
+                }
+            }
+
             if (values.Simulation)
             {
                 Console.WriteLine("warning: simulation: true: the pods run the simulation TEE on ordinary nodes and are labelled not confidential.");
@@ -104,6 +113,7 @@ public static class DeployCommand
         var output = new Option<FileInfo>("--output", "-o") { Description = "The template to write (e.g. confide.manifest.template).", Required = true };
         var dotnetRoot = new Option<string>("--dotnet-root") { Description = "Where the base image keeps dotnet.", DefaultValueFactory = _ => new GramineManifestOptions().DotnetRoot };
         var dataDirectory = new Option<string>("--data-dir") { Description = "The data folder volume: the only writable place besides /tmp.", DefaultValueFactory = _ => new GramineManifestOptions().DataDirectory };
+        var dataMount = new Option<GramineDataMount?>("--data-mount") { Description = "How the data folder is mounted: encrypted (Gramine's encrypted files keyed to the enclave's signer; the default) or plain (passed through; the default for the ledger, whose files are made for an untrusted host)." };
         var enclaveSize = new Option<string?>("--enclave-size") { Description = "sgx.enclave_size, a power of two (4G, 512M); default: computed from the heap." };
         var maxThreads = new Option<int>("--max-threads") { Description = "sgx.max_threads.", DefaultValueFactory = _ => new GramineManifestOptions().MaxThreads };
         var heapSize = new Option<int?>("--heap-size") { Description = "The GC heap limit in MiB (services only; a package's is its heapSizeMiB)." };
@@ -116,7 +126,7 @@ public static class DeployCommand
         var arguments = new Argument<string[]>("args") { Description = "After --: the enclave's arguments (--package) or the service's container args (--service).", Arity = ArgumentArity.ZeroOrMore };
         var command = new Command("gramine-manifest", "Write the Gramine manifest template (gramine-manifest, gramine-sgx-sign, gramine-sgx) that runs a package image or a service of the CLI image inside an SGX enclave, as the sgx-gramine TEE needs.")
         {
-            package, service, output, dotnetRoot, dataDirectory, enclaveSize, maxThreads, heapSize, debug, productId, securityVersion, edmm, trusted, passthrough, arguments,
+            package, service, output, dotnetRoot, dataDirectory, dataMount, enclaveSize, maxThreads, heapSize, debug, productId, securityVersion, edmm, trusted, passthrough, arguments,
         };
         command.SetAction((result, cancellationToken) => Run(async () =>
         {
@@ -127,6 +137,7 @@ public static class DeployCommand
                 Arguments = result.GetValue(arguments) ?? [],
                 DotnetRoot = result.GetValue(dotnetRoot)!,
                 DataDirectory = result.GetValue(dataDirectory)!,
+                DataMount = result.GetValue(dataMount),
                 EnclaveSize = result.GetValue(enclaveSize),
                 MaxThreads = result.GetValue(maxThreads),
                 HeapSizeMiB = result.GetValue(heapSize),

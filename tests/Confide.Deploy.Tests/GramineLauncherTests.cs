@@ -1,6 +1,7 @@
 using Confide.Deploy.Gramine;
 using Confide.Deploy.Manifests;
 using Confide.Deploy.Values;
+using Confide.Deploy.Ledger;
 using k8s;
 using k8s.Models;
 
@@ -23,7 +24,7 @@ public sealed class GramineLauncherTests
         DeployValues dotnetValues = ValuesReader.Parse(GramineValues().Replace("  launcher: gramine\n", "", StringComparison.Ordinal));
         DeployValues values = ValuesReader.Parse(GramineValues());
         Assert.Equal(SgxLauncher.Gramine, values.Sgx.Launcher);
-        IReadOnlyList<(string Component, GramineManifest Manifest)> templates = ManifestGenerator.GramineTemplates(values);
+        IReadOnlyList<GramineImage> templates = ManifestGenerator.GramineTemplates(values);
         Assert.Equal(["attestation", "keys", "inference", "ledger"], templates.Select(t => t.Component));
         Assert.Empty(ManifestGenerator.GramineTemplates(dotnetValues));
 
@@ -42,12 +43,41 @@ public sealed class GramineLauncherTests
             Assert.Equal(["/usr/share/dotnet/dotnet", "/app/confide.dll", .. dotnet.Args], manifest.Argv);
             Assert.Contains("sgx.remote_attestation = \"dcap\"", manifest.Template, StringComparison.Ordinal);
 
-            // Configuration mounts are readable (passed through), the data folder writable, nothing else.
+            // Configuration still mounted is host-provided input, passed through; nothing else is.
+            string[] passedThrough = AllowedFiles(manifest.Template);
             foreach (V1VolumeMount mount in container.VolumeMounts.Where(m => m.ReadOnlyProperty == true))
             {
-                Assert.Contains($"\"file:{mount.MountPath}/\"", manifest.Template, StringComparison.Ordinal);
+                Assert.Contains($"file:{mount.MountPath}/", passedThrough);
             }
+
+            // Configuration that decides whom the service trusts is measured instead, and not mounted:
+            // the host could otherwise swap the administrator key, the CA, or the ledger's launcher settings.
+            string[] measured = [.. dotnet.VolumeMounts.Select(m => m.MountPath).Where(p => p is ManifestGenerator.AdminKeysPath or ManifestGenerator.AttestationCaPath or ManifestGenerator.LedgerLauncherPath)];
+            foreach (string path in measured)
+            {
+                Assert.DoesNotContain(container.VolumeMounts, m => m.MountPath == path);
+                Assert.DoesNotContain($"file:{path}/", passedThrough);
+                Assert.Contains($"\"file:{path}/\",", TrustedFiles(manifest.Template), StringComparison.Ordinal);
+            }
+
         }
+
+        // The ledger's launcher settings become a file of its image, the very JSON the dotnet form's ConfigMap holds.
+        V1ConfigMap launcher = Assert.Single(plain.Single(c => c.Component == "ledger").Objects.OfType<V1ConfigMap>(), m => m.Metadata.Name.EndsWith("-launcher", StringComparison.Ordinal));
+        Assert.DoesNotContain(gramine.Single(c => c.Component == "ledger").Objects.OfType<V1ConfigMap>(), m => m.Metadata.Name.EndsWith("-launcher", StringComparison.Ordinal));
+        ImageFile launcherFile = Assert.Single(templates.Single(t => t.Component == "ledger").Files);
+        Assert.Equal("/etc/confide/ledger-launcher/launcher.json", launcherFile.Path);
+        Assert.Equal(launcher.Data["launcher.json"], launcherFile.Content);
+
+        // The administrator key and the attestation CA come from the operator: named, with where they go.
+        OperatorFolder admin = Assert.Single(templates.Single(t => t.Component == "attestation").OperatorFolders);
+        Assert.Equal(ManifestGenerator.AdminKeysPath, admin.Path);
+        Assert.Equal(["admin.pem"], admin.Files);
+        Assert.Equal("Secret confide-admin", admin.Source);
+        Assert.Equal([ManifestGenerator.AdminKeysPath, ManifestGenerator.AttestationCaPath], templates.Single(t => t.Component == "keys").OperatorFolders.Select(f => f.Path));
+        OperatorFolder ca = Assert.Single(templates.Single(t => t.Component == "inference").OperatorFolders);
+        Assert.Equal((ManifestGenerator.AttestationCaPath, "ConfigMap confide-attestation-tls"), (ca.Path, ca.Source));
+        Assert.Equal(["tls.pem"], ca.Files);
 
         V1PodTemplateSpec ledger = Template(gramine.Single(c => c.Component == "ledger"), values);
         Assert.Equal("gramine/ledger.manifest.template", ledger.Metadata.Annotations[ManifestGenerator.GramineManifestAnnotation]);
@@ -61,11 +91,22 @@ public sealed class GramineLauncherTests
         try
         {
             DeployValues values = ValuesReader.Parse(GramineValues());
+            string stale = Path.Combine(directory, "gramine", "keys.rootfs", "etc", "old.json");
+            Directory.CreateDirectory(Path.GetDirectoryName(stale)!);
+            File.WriteAllText(stale, "{}");
+
             IReadOnlyList<string> written = ManifestWriter.Write(ManifestGenerator.Generate(values), values, directory);
             Assert.Equal(
-                ["10-attestation.yaml", "20-keys.yaml", "30-inference.yaml", "40-ledger.yaml", "attestation.manifest.template", "inference.manifest.template", "keys.manifest.template", "ledger.manifest.template"],
-                written.Select(Path.GetFileName).Order(StringComparer.Ordinal));
+                ["10-attestation.yaml", "20-keys.yaml", "30-inference.yaml", "40-ledger.yaml", "attestation.manifest.template", "gramine/ledger.rootfs/etc/confide/ledger-launcher/launcher.json",
+                 "inference.manifest.template", "keys.manifest.template", "ledger.manifest.template"],
+                written.Select(p => p.EndsWith(".json", StringComparison.Ordinal) ? Path.GetRelativePath(directory, p) : Path.GetFileName(p)).Order(StringComparer.Ordinal));
             Assert.All(written.Where(p => p.EndsWith(".template", StringComparison.Ordinal)), p => Assert.Equal("gramine", Path.GetFileName(Path.GetDirectoryName(p))));
+
+            // The launcher settings to bake into the ledger's image, as measured; nothing left from an earlier run.
+            LedgerLauncherSettings settings = LedgerLauncherSettings.FromJson(File.ReadAllText(Path.Combine(directory, "gramine", "ledger.rootfs", "etc", "confide", "ledger-launcher", "launcher.json")));
+            Assert.Equal("sgx-gramine", settings.Tee);
+            Assert.False(settings.AllowSimulation);
+            Assert.False(Directory.Exists(Path.Combine(directory, "gramine", "keys.rootfs")));
         }
         finally
         {
@@ -82,6 +123,18 @@ public sealed class GramineLauncherTests
     {
         var ex = Assert.Throws<DeployValuesException>(() => ValuesReader.Parse("namespace: confide\nimage: r.example/c:1\n" + body));
         Assert.True(ex.Errors.Any(e => e.Field == field && e.Message.Contains(message, StringComparison.Ordinal)), ex.Message);
+    }
+
+    /// <summary>The entries of a template's <c>sgx.allowed_files</c> (host-provided, unauthenticated).</summary>
+    private static string[] AllowedFiles(string template) =>
+        [.. Section(template, "sgx.allowed_files = [").Split('\n').Select(l => l.Trim().TrimEnd(',').Trim('"')).Where(l => l.Length > 0 && !l.StartsWith('#'))];
+
+    private static string TrustedFiles(string template) => Section(template, "sgx.trusted_files = [");
+
+    private static string Section(string template, string opening)
+    {
+        int start = template.IndexOf(opening, StringComparison.Ordinal) + opening.Length;
+        return template[start..template.IndexOf("\n]", start, StringComparison.Ordinal)];
     }
 
     private static V1PodTemplateSpec Template(ComponentManifests component, DeployValues values)

@@ -102,8 +102,9 @@ public sealed partial class GramineManifestTests : IDisposable
         Assert.Equal(["file:/enclave/GramineTest.dll", "file:/enclave/enclave.files", "file:/enclave/enclave.json", "file:/enclave/enclave.sig", "file:/enclave/models/weights.bin"], expected);
         Assert.Equal(expected, trusted.Where(t => t.StartsWith("file:/enclave", StringComparison.Ordinal)));
 
-        // Writable: the data folder only; /models passed through because it was asked for; nothing measured is writable.
-        Assert.Equal(["file:/var/lib/confide/data/", "file:/models/"], Strings(toml, "sgx.allowed_files"));
+        // Passed through: only /models, because it was asked for; nothing measured is passed through.
+        // The data folder is written through Gramine's encrypted files instead (below).
+        Assert.Equal(["file:/models/"], Strings(toml, "sgx.allowed_files"));
         Assert.DoesNotContain(Strings(toml, "sgx.allowed_files"), a => trusted.Any(t => a.StartsWith(t.TrimEnd('/'), StringComparison.Ordinal) || t.StartsWith(a.TrimEnd('/'), StringComparison.Ordinal)));
 
         // /tmp is shared by 'confide run' and the enclave process it starts, so it cannot be a per-process tmpfs.
@@ -111,7 +112,8 @@ public sealed partial class GramineManifestTests : IDisposable
         TomlTable tmp = Assert.Single(mounts, m => (string)m["path"] == "/tmp");
         Assert.Equal("encrypted", tmp["type"]);
         Assert.Equal("_sgx_mrenclave", tmp["key_name"]);
-        Assert.Equal(["/lib", ArchLibDirectory, "/usr" + ArchLibDirectory, "/usr/share/dotnet", "/app", "/enclave", "/etc/ssl/certs", "/var/lib/confide/data", "/models", "/tmp"], mounts.Select(m => (string)m["path"]));
+        Assert.Equal(["/lib", ArchLibDirectory, "/usr" + ArchLibDirectory, "/usr/share/dotnet", "/app", "/enclave", "/etc/ssl/certs", "/models", "/var/lib/confide/data", "/tmp"], mounts.Select(m => (string)m["path"]));
+        AssertEncryptedData(mounts, "/var/lib/confide/data");
         Assert.Equal("file:" + RuntimeDirectory, mounts[0]["uri"]);
         Assert.All(mounts[1..^1], m => Assert.Equal("file:" + m["path"], m["uri"]));
 
@@ -127,7 +129,8 @@ public sealed partial class GramineManifestTests : IDisposable
         Assert.Contains("it goes into the values' 'enclave:' identity and into release and code-id policies", comments, StringComparison.Ordinal);
         Assert.Contains($"not the package's own MRENCLAVE {_identity.MrEnclaveHex}", comments, StringComparison.Ordinal);
         Assert.Contains("Not verified on SGX hardware", comments, StringComparison.Ordinal);
-        Assert.Contains("Confide seals the secrets it keeps there", comments, StringComparison.Ordinal);
+        Assert.Contains("the host can neither read nor alter what the service keeps there", comments, StringComparison.Ordinal);
+        Assert.Contains("putting back an older copy", comments, StringComparison.Ordinal);
         Assert.Contains("2 x 4G of EPC", comments, StringComparison.Ordinal);
     }
 
@@ -153,11 +156,13 @@ public sealed partial class GramineManifestTests : IDisposable
         Assert.Equal(1, manifest.Processes);
         Assert.Null(manifest.Package);
 
-        // No package: nothing under /enclave; the admin key folder measured; only the data folder writable.
+        // No package: nothing under /enclave; the admin key folder measured; nothing passed through,
+        // the data folder (stored policies, certificates) encrypted and integrity-protected by Gramine.
         string[] trusted = Strings(toml, "sgx.trusted_files");
         Assert.DoesNotContain(trusted, t => t.StartsWith("file:/enclave", StringComparison.Ordinal));
         Assert.Contains("file:/etc/confide/admin/", trusted);
-        Assert.Equal(["file:/var/lib/confide/data/"], Strings(toml, "sgx.allowed_files"));
+        Assert.Empty(Strings(toml, "sgx.allowed_files"));
+        AssertEncryptedData(Mounts(toml), "/var/lib/confide/data");
         TomlTable tmp = Assert.Single(Mounts(toml), m => (string)m["path"] == "/tmp");
         Assert.Equal("tmpfs", tmp["type"]);
         Assert.DoesNotContain(Mounts(toml), m => (string)m["path"] == "/enclave");
@@ -191,7 +196,8 @@ public sealed partial class GramineManifestTests : IDisposable
         Assert.Equal(["/opt/dotnet/dotnet", "/app/confide.dll", "keys", "serve", "--urls", "https://0.0.0.0:8444", "--tee", "sgx-gramine", "--data-dir", "/data"], Strings(toml, "loader.argv"));
         Assert.Equal("/opt/dotnet/dotnet", Get<string>(toml, "libos.entrypoint"));
         Assert.Contains("file:/opt/dotnet/", Strings(toml, "sgx.trusted_files"));
-        Assert.Equal(["file:/data/"], Strings(toml, "sgx.allowed_files"));
+        Assert.Empty(Strings(toml, "sgx.allowed_files"));
+        AssertEncryptedData(Mounts(toml), "/data");
         Assert.Equal("0x40000000", Get<TomlTable>(toml, "loader.env")["DOTNET_GCHeapHardLimit"]);
         Assert.Equal("8G", Get<string>(toml, "sgx.enclave_size")); // 5 x 1024 + 2560 = 7680 MiB
         Assert.Equal(32L, Get<long>(toml, "sgx.max_threads"));
@@ -207,7 +213,17 @@ public sealed partial class GramineManifestTests : IDisposable
         Assert.Equal([Dotnet, "/app/confide.dll", "deploy", "ledger-node", "--config", "/etc/confide/ledger-launcher/launcher.json"], Strings(ledgerToml, "loader.argv"));
         Assert.True((bool)((TomlTable)Get<TomlTable>(ledgerToml, "loader.env")["POD_NAME"])["passthrough"]);
         Assert.Equal("16G", Get<string>(ledgerToml, "sgx.enclave_size"));
+        // The ledger's files are made for an untrusted host (signed Merkle roots, encrypted private
+        // maps) and are read outside the enclave by audits and recovery: a plain mount by default.
         Assert.Equal(["file:/var/lib/confide/data/", "file:/etc/confide/ledger-launcher/"], Strings(ledgerToml, "sgx.allowed_files"));
+        Assert.DoesNotContain(Mounts(ledgerToml), m => m.ContainsKey("type") && (string)m["path"] == "/var/lib/confide/data");
+        Assert.Contains("the ledger files themselves are made for an untrusted host", Comments(node.Template), StringComparison.Ordinal);
+
+        // Either default can be overridden.
+        TomlTable plainKeys = Render(GramineManifestGenerator.Generate(new GramineManifestOptions { Service = "keys", DataMount = GramineDataMount.Plain }).Template);
+        Assert.Equal(["file:/var/lib/confide/data/"], Strings(plainKeys, "sgx.allowed_files"));
+        TomlTable encryptedLedger = Render(GramineManifestGenerator.Generate(new GramineManifestOptions { Service = "ledger", DataMount = GramineDataMount.Encrypted, Arguments = [.. ledger.Args], PassthroughPaths = ["/etc/confide/ledger-launcher/"] }).Template);
+        AssertEncryptedData(Mounts(encryptedLedger), "/var/lib/confide/data");
     }
 
     [Fact]
@@ -357,11 +373,17 @@ public sealed partial class GramineManifestTests : IDisposable
             Assert.True(Get<bool>(keys, "sgx.debug"));
             Assert.Equal("4G", Get<string>(keys, "sgx.enclave_size"));
             Assert.Contains("file:/etc/confide/attestation-ca/", Strings(keys, "sgx.trusted_files"));
+            AssertEncryptedData(Mounts(keys), "/var/lib/confide/data");
+
+            string plain = Path.Combine(directory, "plain.manifest.template");
+            Assert.Equal(0, await Invoke("deploy", "gramine-manifest", "--service", "keys", "-o", plain, "--data-mount", "plain"));
+            Assert.Equal(["file:/var/lib/confide/data/"], Strings(Render(await File.ReadAllTextAsync(plain, TestContext.Current.CancellationToken)), "sgx.allowed_files"));
 
             string bad = Path.Combine(directory, "bad.manifest.template");
             Assert.Equal(1, await Invoke("deploy", "gramine-manifest", "--service", "gateway", "-o", bad));
             Assert.Equal(1, await Invoke("deploy", "gramine-manifest", "--package", _package, "-o", bad, "--enclave-size", "3G"));
             Assert.Equal(1, await Invoke("deploy", "gramine-manifest", "--package", _package, "-o", bad, "--debug"));
+            Assert.NotEqual(0, await Invoke("deploy", "gramine-manifest", "--service", "keys", "-o", bad, "--data-mount", "sealed"));
             Assert.False(File.Exists(bad));
         }
         finally
@@ -404,6 +426,15 @@ public sealed partial class GramineManifestTests : IDisposable
     }
 
     private static string[] Strings(TomlTable table, string dottedKey) => [.. Get<TomlArray>(table, dottedKey).Select(v => Assert.IsType<string>(v))];
+
+    /// <summary>The data folder is Gramine's encrypted files, keyed to the signer, and neither measured nor passed through.</summary>
+    private static void AssertEncryptedData(TomlTable[] mounts, string path)
+    {
+        TomlTable data = Assert.Single(mounts, m => (string)m["path"] == path);
+        Assert.Equal("encrypted", data["type"]);
+        Assert.Equal("file:" + path, data["uri"]);
+        Assert.Equal("_sgx_mrsigner", data["key_name"]);
+    }
 
     private static TomlTable[] Mounts(TomlTable table) => [.. Get<TomlArray>(table, "fs.mounts").Select(m => Assert.IsAssignableFrom<TomlTable>(m))];
 

@@ -80,7 +80,8 @@ public static class GramineManifestGenerator
         CheckArguments(target.Argv, locations.Readable(target.IsPackage));
 
         long enclaveSize = EnclaveSize(requestedSize, target.HeapSizeMiB, options.RuntimeReserveMiB, out string sizeReason);
-        string template = new TemplateWriter(options, locations, target, enclaveSize, sizeReason).Write();
+        GramineDataMount dataMount = options.DataMount ?? (options.Service == "ledger" ? GramineDataMount.Plain : GramineDataMount.Encrypted);
+        string template = new TemplateWriter(options, locations, target, dataMount, enclaveSize, sizeReason).Write();
         return new GramineManifest(template, GramineSize.Format(enclaveSize), enclaveSize, target.Processes, target.HeapSizeMiB, target.Argv, target.Identity);
     }
 
@@ -425,7 +426,7 @@ public static class GramineManifestGenerator
     }
 
     /// <summary>Writes the template, section by section, each with the reason for its settings.</summary>
-    private sealed class TemplateWriter(GramineManifestOptions options, Locations locations, Target target, long enclaveSize, string sizeReason)
+    private sealed class TemplateWriter(GramineManifestOptions options, Locations locations, Target target, GramineDataMount dataMount, long enclaveSize, string sizeReason)
     {
         private readonly StringBuilder _text = new();
 
@@ -514,10 +515,16 @@ public static class GramineManifestGenerator
             };
             IEnumerable<string> paths =
             [
-                locations.DotnetRoot, CliDirectory, .. target.IsPackage ? [ImageBuilder.PackagePath] : Array.Empty<string>(), CertificatesDirectory, locations.Data,
+                locations.DotnetRoot, CliDirectory, .. target.IsPackage ? [ImageBuilder.PackagePath] : Array.Empty<string>(), CertificatesDirectory,
+                .. dataMount == GramineDataMount.Plain ? [locations.Data] : Array.Empty<string>(),
                 .. locations.Trusted.Select(t => t.Path), .. locations.Passthrough.Select(p => p.Path),
             ];
             mounts.AddRange(paths.Select(p => $"{{ path = {Toml(p)}, uri = {Toml("file:" + p)} }}"));
+            if (dataMount == GramineDataMount.Encrypted)
+            {
+                Comment("The data folder: Gramine's encrypted files, keyed to this enclave's signer (_sgx_mrsigner), so that the host can neither read nor alter what the service keeps there in the clear (certificates, stored policies), and an upgrade signed with the same key still reads it. Gramine makes every file of it (a file put there by the host does not open), and nothing stops the host from deleting a file or putting back an older copy of it. (Confide's own sealing also starts from this key, through HKDF, as Gramine requires of a key used twice.)");
+                mounts.Add($"{{ type = \"encrypted\", path = {Toml(locations.Data)}, uri = {Toml("file:" + locations.Data)}, key_name = \"_sgx_mrsigner\" }}");
+            }
             if (target.IsPackage)
             {
                 Comment("/tmp: 'confide run' copies the package and opens the channel socket in a private folder under /tmp, and the enclave process it starts runs from that copy. Under Gramine that process is another enclave, and a tmpfs is private to one process, so /tmp is an encrypted mount instead: host-backed (the pod's /tmp volume), encrypted and integrity-protected with the SGX sealing key of this MRENCLAVE, which both processes share. (Confide's own sealing also starts from that key, through HKDF, as Gramine requires of a key used twice.)");
@@ -597,14 +604,22 @@ public static class GramineManifestGenerator
 
         private void AllowedFiles()
         {
-            Comment("Not measured, and writable: only the data folder (sgx.allowed_files are passed through unauthenticated). Confide seals the secrets it keeps there (the token signing keys, the broker's keys, ledger node secrets) and the ledger encrypts its private maps, so the host sees only ciphertext of those; what is written in the clear (certificates, the attestation service's stored policies) the host can read and replace, and it can delete or roll back any file.");
+            if (dataMount == GramineDataMount.Plain)
+            {
+                Comment("Not measured, and writable: the data folder (sgx.allowed_files are passed through unauthenticated). Confide seals the secrets it keeps there (ledger node secrets) and the ledger encrypts its private maps, so the host sees only ciphertext of those; the ledger files themselves are made for an untrusted host, as CCF's are: every entry is hashed into the Merkle tree that signed roots cover, and nodes and 'confide ledger audit' check them. The host can still delete files or put back older ones.");
+            }
+            else
+            {
+                Comment("Nothing writable is passed through: the data folder is an encrypted mount (above).");
+            }
+
             if (locations.Passthrough.Count > 0)
             {
                 Comment("Passed through as asked (--passthrough): unauthenticated, the host can change them at any time.");
             }
 
             Line("sgx.allowed_files = [");
-            IEnumerable<string> uris = [$"file:{locations.Data}/", .. locations.Passthrough.Select(p => p.Uri)];
+            IEnumerable<string> uris = [.. dataMount == GramineDataMount.Plain ? [$"file:{locations.Data}/"] : Array.Empty<string>(), .. locations.Passthrough.Select(p => p.Uri)];
             foreach (string uri in uris)
             {
                 Line($"  {Toml(uri)},");

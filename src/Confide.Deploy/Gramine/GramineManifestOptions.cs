@@ -35,6 +35,13 @@ public sealed class GramineManifestOptions
     /// <summary><c>--data-dir</c>: the data folder volume; the only place the enclave may write outside /tmp.</summary>
     public string DataDirectory { get; init; } = ManifestGenerator.DataPath;
 
+    /// <summary>
+    /// <c>--data-mount</c>: how Gramine mounts the data folder. Default: <see cref="GramineDataMount.Plain"/>
+    /// for the ledger, whose files are made to be kept by an untrusted host and read outside the
+    /// enclave (audits, recovery from a copy); <see cref="GramineDataMount.Encrypted"/> for everything else.
+    /// </summary>
+    public GramineDataMount? DataMount { get; init; }
+
     /// <summary><c>--enclave-size</c>: a power of two in Gramine's notation (<c>4G</c>, <c>512M</c>); default: computed from the heap.</summary>
     public string? EnclaveSize { get; init; }
 
@@ -75,4 +82,19 @@ public sealed class GramineManifestOptions
     /// the native libraries, mapped assemblies, thread stacks and the loader heaps.
     /// </summary>
     public int RuntimeReserveMiB { get; init; } = 2048 + 512;
+}
+
+/// <summary>How the Gramine manifest mounts the data folder.</summary>
+public enum GramineDataMount
+{
+    /// <summary>
+    /// Gramine's encrypted files, keyed to the enclave's signer (<c>_sgx_mrsigner</c>): the host can
+    /// neither read nor alter what the service writes in the clear (certificates, stored policies),
+    /// and an upgrade signed with the same key reads it. Not protected: deletion, and rollback to
+    /// an older copy of a file.
+    /// </summary>
+    Encrypted,
+
+    /// <summary>Passed through (<c>sgx.allowed_files</c>): the host reads and can replace every file.</summary>
+    Plain,
 }

@@ -71,13 +71,13 @@ public static class ManifestGenerator
     public const string GramineManifestAnnotation = "confide.dev/gramine-manifest";
 
     /// <summary>
-    /// Under <c>sgx.launcher: gramine</c>, the Gramine manifest template of each service: the argv the
-    /// container would otherwise get, fixed and measured; the mounted configuration folders passed
-    /// through (the host provides them, so they are unauthenticated input); the data folder writable.
-    /// Empty otherwise.
+    /// Under <c>sgx.launcher: gramine</c>, what each service's Gramine image needs: its manifest
+    /// template (the argv the container would otherwise get, fixed and measured), the configuration
+    /// that decides what the service trusts, measured and so baked into the image (generated files,
+    /// and folders the operator fills), and the host-provided folders passed through. Empty otherwise.
     /// </summary>
     /// <exception cref="Gramine.GramineManifestException">A service's arguments cannot be expressed in a manifest.</exception>
-    public static IReadOnlyList<(string Component, Gramine.GramineManifest Manifest)> GramineTemplates(DeployValues values)
+    public static IReadOnlyList<GramineImage> GramineTemplates(DeployValues values)
     {
         ArgumentNullException.ThrowIfNull(values);
         if (values.Simulation || values.Sgx.Launcher != SgxLauncher.Gramine)
@@ -85,13 +85,17 @@ public static class ManifestGenerator
             return [];
         }
 
-        var templates = new List<(string, Gramine.GramineManifest)>();
+        var templates = new List<GramineImage>();
         foreach (ServiceKind kind in Enum.GetValues<ServiceKind>())
         {
             if (values.Service(kind) is { } service)
             {
                 var builder = new Builder(values, service);
-                templates.Add((ServiceEndpoints.For(kind).Component, Gramine.GramineManifestGenerator.Generate(builder.GramineOptions())));
+                templates.Add(new GramineImage(
+                    ServiceEndpoints.For(kind).Component,
+                    Gramine.GramineManifestGenerator.Generate(builder.GramineOptions()),
+                    builder.GramineGeneratedFiles(),
+                    builder.GramineOperatorFolders()));
             }
         }
 
@@ -117,14 +121,67 @@ public static class ManifestGenerator
         /// <summary>The Gramine manifest of this service's container (see <see cref="GramineTemplates"/>).</summary>
         public Gramine.GramineManifestOptions GramineOptions()
         {
+            // What stays mounted under Gramine is host-provided input: the data folder, /tmp and
+            // the AESM socket, and configuration passed through (see PodTemplate).
             string[] writable = [TmpPath, DataPath, SimulationPath, AesmdPath];
             return new Gramine.GramineManifestOptions
             {
                 Service = Component,
                 Arguments = [.. Arguments()],
                 DataDirectory = DataPath,
+                TrustedPaths = [.. MeasuredConfiguration().Select(path => path + "/")],
                 PassthroughPaths = [.. PodTemplate().Spec.Containers[0].VolumeMounts.Select(m => m.MountPath).Where(path => !writable.Contains(path)).Select(path => path + "/")],
             };
+        }
+
+        /// <summary>
+        /// Under Gramine, the configuration folders that decide whom the service trusts: whoever
+        /// could change them would own the service (an administrator key admits policies, a CA
+        /// certificate admits tokens, the launcher settings name the TEE, the code ids and the
+        /// arguments). They are measured, so they live in the image, not in a volume.
+        /// </summary>
+        private IEnumerable<string> MeasuredConfiguration()
+        {
+            if (!Gramine)
+            {
+                yield break;
+            }
+
+            if (service.AdminKeysSecret is not null)
+            {
+                yield return AdminKeysPath;
+            }
+
+            if (service.AttestationCaConfigMap is not null)
+            {
+                yield return AttestationCaPath;
+            }
+
+            if (service.Kind == ServiceKind.Ledger)
+            {
+                yield return LedgerLauncherPath;
+            }
+        }
+
+        /// <summary>Measured files this generator writes, to copy into the Gramine image at their paths.</summary>
+        public IReadOnlyList<ImageFile> GramineGeneratedFiles() =>
+            service.Kind == ServiceKind.Ledger ? [new ImageFile($"{LedgerLauncherPath}/launcher.json", LauncherSettings().ToJson())] : [];
+
+        /// <summary>Measured folders whose files the operator provides (the Secret or ConfigMap the values name, which Gramine does not mount).</summary>
+        public IReadOnlyList<OperatorFolder> GramineOperatorFolders()
+        {
+            var folders = new List<OperatorFolder>();
+            if (service.AdminKeysSecret is { } secret)
+            {
+                folders.Add(new OperatorFolder(AdminKeysPath, $"Secret {secret}", ["admin.pem"]));
+            }
+
+            if (service.AttestationCaConfigMap is { } configMap)
+            {
+                folders.Add(new OperatorFolder(AttestationCaPath, $"ConfigMap {configMap}", ["tls.pem"]));
+            }
+
+            return folders;
         }
 
         private string Tee => Simulation ? "simulation" : values.Tee;
@@ -145,7 +202,10 @@ public static class ManifestGenerator
             };
             if (service.Kind == ServiceKind.Ledger)
             {
-                objects.Add(LauncherConfigMap());
+                if (!Gramine)
+                {
+                    objects.Add(LauncherConfigMap());
+                }
                 objects.Add(HeadlessService());
                 objects.Add(ClientService());
                 objects.Add(StatefulSet());
@@ -265,10 +325,16 @@ public static class ManifestGenerator
             };
         }
 
-        private V1ConfigMap LauncherConfigMap()
+        private V1ConfigMap LauncherConfigMap() => new()
         {
-            var settings = new LedgerLauncherSettings
-            {
+            ApiVersion = "v1",
+            Kind = "ConfigMap",
+            Metadata = Metadata($"{_name}-launcher"),
+            Data = new Dictionary<string, string> { ["launcher.json"] = LauncherSettings().ToJson() },
+        };
+
+        private LedgerLauncherSettings LauncherSettings() => new()
+        {
                 StatefulSet = _name,
                 HeadlessService = $"{_name}-nodes",
                 Namespace = values.Namespace,
@@ -283,15 +349,7 @@ public static class ManifestGenerator
                 ServiceCertificate = $"{LedgerServiceCertPath}/service_cert.pem",
                 CodeIds = [.. service.CodeIds],
                 ExtraArgs = [.. service.ExtraArgs],
-            };
-            return new V1ConfigMap
-            {
-                ApiVersion = "v1",
-                Kind = "ConfigMap",
-                Metadata = Metadata($"{_name}-launcher"),
-                Data = new Dictionary<string, string> { ["launcher.json"] = settings.ToJson() },
-            };
-        }
+        };
 
         private V1PersistentVolumeClaim Claim(string name, StorageValues storage, bool withMetadataNamespace) => new()
         {
@@ -432,13 +490,14 @@ public static class ManifestGenerator
                 mounts.Add(new V1VolumeMount { Name = "aesmd", MountPath = AesmdPath });
             }
 
-            if (service.AdminKeysSecret is { } adminSecret)
+            // Under Gramine, the configuration that decides whom the service trusts is in the image, measured (MeasuredConfiguration).
+            if (service.AdminKeysSecret is { } adminSecret && !Gramine)
             {
                 volumes.Add(new V1Volume { Name = "admin-keys", Secret = new V1SecretVolumeSource { SecretName = adminSecret, DefaultMode = 0x124 /* 0444 */ } });
                 mounts.Add(new V1VolumeMount { Name = "admin-keys", MountPath = AdminKeysPath, ReadOnlyProperty = true });
             }
 
-            if (service.AttestationCaConfigMap is { } caConfigMap)
+            if (service.AttestationCaConfigMap is { } caConfigMap && !Gramine)
             {
                 volumes.Add(new V1Volume { Name = "attestation-ca", ConfigMap = new V1ConfigMapVolumeSource { Name = caConfigMap } });
                 mounts.Add(new V1VolumeMount { Name = "attestation-ca", MountPath = AttestationCaPath, ReadOnlyProperty = true });
@@ -453,8 +512,15 @@ public static class ManifestGenerator
             if (service.Kind == ServiceKind.Ledger)
             {
                 env.Add(new V1EnvVar { Name = "POD_NAME", ValueFrom = new V1EnvVarSource { FieldRef = new V1ObjectFieldSelector { FieldPath = "metadata.name" } } });
-                volumes.Add(new V1Volume { Name = "launcher", ConfigMap = new V1ConfigMapVolumeSource { Name = $"{_name}-launcher" } });
-                mounts.Add(new V1VolumeMount { Name = "launcher", MountPath = LedgerLauncherPath, ReadOnlyProperty = true });
+                if (!Gramine)
+                {
+                    volumes.Add(new V1Volume { Name = "launcher", ConfigMap = new V1ConfigMapVolumeSource { Name = $"{_name}-launcher" } });
+                    mounts.Add(new V1VolumeMount { Name = "launcher", MountPath = LedgerLauncherPath, ReadOnlyProperty = true });
+                }
+
+                // Passed through even under Gramine, as CCF's join configuration: the host names the
+                // service to join and the genesis members; members check the service's attestation
+                // and its recorded members before they trust it.
                 // Created by the operator once node 0 runs (docs/deploy-aks.md); joiners wait for it.
                 volumes.Add(new V1Volume { Name = "service-cert", ConfigMap = new V1ConfigMapVolumeSource { Name = service.ServiceCertConfigMap ?? $"{_name}-service-cert", Optional = true } });
                 mounts.Add(new V1VolumeMount { Name = "service-cert", MountPath = LedgerServiceCertPath, ReadOnlyProperty = true });
@@ -820,3 +886,16 @@ public static class ManifestGenerator
         return resources;
     }
 }
+
+/// <summary>What a service's Gramine image needs (see <see cref="ManifestGenerator.GramineTemplates"/>).</summary>
+/// <param name="Component">The service's component name (attestation, keys, inference, ledger).</param>
+/// <param name="Manifest">Its Gramine manifest template.</param>
+/// <param name="Files">Measured files the generator writes, to copy into the image before it is signed.</param>
+/// <param name="OperatorFolders">Measured folders whose files the operator copies into the image before it is signed.</param>
+public sealed record GramineImage(string Component, Gramine.GramineManifest Manifest, IReadOnlyList<ImageFile> Files, IReadOnlyList<OperatorFolder> OperatorFolders);
+
+/// <summary>A file at <paramref name="Path"/> in an image.</summary>
+public sealed record ImageFile(string Path, string Content);
+
+/// <summary>A folder of the image that must hold <paramref name="Files"/>, taken from <paramref name="Source"/>.</summary>
+public sealed record OperatorFolder(string Path, string Source, IReadOnlyList<string> Files);

@@ -70,12 +70,31 @@ public static class ManifestWriter
             File.Delete(Path.Combine(directory, FileName(component)));
         }
 
-        // sgx.launcher: gramine — each service's Gramine manifest template, to render and sign into its image.
-        foreach ((string component, Gramine.GramineManifest manifest) in ManifestGenerator.GramineTemplates(values))
+        // sgx.launcher: gramine — each service's Gramine manifest template, to render and sign into
+        // its image, and the measured files to copy into that image first, under <component>.rootfs/
+        // at their paths in the image.
+        string gramine = Path.Combine(directory, "gramine");
+        if (Directory.Exists(gramine))
         {
-            string path = Path.Combine(Directory.CreateDirectory(Path.Combine(directory, "gramine")).FullName, $"{component}.manifest.template");
-            File.WriteAllText(path, manifest.Template, new UTF8Encoding(false));
+            // Files of a previous generation must not be baked into a new image by mistake.
+            foreach (string stale in Directory.EnumerateDirectories(gramine, "*.rootfs"))
+            {
+                Directory.Delete(stale, recursive: true);
+            }
+        }
+
+        foreach (GramineImage image in ManifestGenerator.GramineTemplates(values))
+        {
+            string path = Path.Combine(Directory.CreateDirectory(gramine).FullName, $"{image.Component}.manifest.template");
+            File.WriteAllText(path, image.Manifest.Template, new UTF8Encoding(false));
             written.Add(path);
+            foreach (ImageFile file in image.Files)
+            {
+                string target = Path.Combine(gramine, $"{image.Component}.rootfs", file.Path.TrimStart('/'));
+                Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+                File.WriteAllText(target, file.Content, new UTF8Encoding(false));
+                written.Add(target);
+            }
         }
 
         return written;
