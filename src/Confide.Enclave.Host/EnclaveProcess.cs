@@ -71,6 +71,19 @@ internal sealed class EnclaveProcess : IDisposable
             }
         }
 
+        if (new TeeOptions { Backend = options.Tee }.Resolve() == TeeBackend.SgxGramine)
+        {
+            // This host runs inside Gramine too (the package image's manifest): these come from that
+            // measured manifest, and the enclave, another Gramine process, needs them to load.
+            foreach (string name in EnclaveEnvironment.GramineVariables)
+            {
+                if (System.Environment.GetEnvironmentVariable(name) is { } value)
+                {
+                    startInfo.Environment[name] = value;
+                }
+            }
+        }
+
         startInfo.Environment[ChannelVariable] = channelPath;
         startInfo.Environment[TokenVariable] = token;
         startInfo.Environment[TeeOptions.BackendVariable] = TeeOptions.FormatBackend(options.Tee);

@@ -20,7 +20,9 @@ public static class EnclaveRuntime
     {
         options ??= new EnclaveRuntimeOptions();
         EnclavePackage package = EnclavePackage.Open(options.PackageDirectory);
-        EnvironmentGuard.Enforce(package.Manifest);
+        // Inside Gramine only: the back-end the (untrusted) host names is not enough, its device must be there.
+        bool underGramine = options.Tee.Resolve() == TeeBackend.SgxGramine && Confide.Tee.Gramine.GramineTee.IsAvailable(options.Tee.GramineRoot);
+        EnvironmentGuard.Enforce(package.Manifest, underGramine);
         RefuseSimulationOnRealTee(options.Tee);
         ITee tee = await options.Tee.CreateAsync(() => new TeeIdentity(
             TeeKind.Simulation,

@@ -16,42 +16,24 @@ namespace Confide.Enclave.Runtime;
 /// </remarks>
 internal static class EnvironmentGuard
 {
-    public static void Enforce(EnclaveManifest manifest)
+    public static void Enforce(EnclaveManifest manifest, bool underGramine)
     {
-        var allowed = new HashSet<string>(manifest.Environment, StringComparer.Ordinal);
-        var refused = new List<string>();
+        var environment = new List<KeyValuePair<string, string>>();
         foreach (DictionaryEntry entry in Environment.GetEnvironmentVariables())
         {
-            string name = (string)entry.Key;
-            string value = entry.Value as string ?? string.Empty;
-            if (allowed.Contains(name) || EnclaveEnvironment.RuntimeVariables.Contains(name) || EnclaveEnvironment.BenignRuntimeVariables.Contains(name))
-            {
-                continue;
-            }
+            environment.Add(new((string)entry.Key, entry.Value as string ?? string.Empty));
+        }
 
-            if (name == EnclaveEnvironment.HeapLimitVariable)
-            {
-                if (!string.Equals(value, EnclaveEnvironment.HeapLimitValue(manifest.HeapSizeMiB), StringComparison.OrdinalIgnoreCase))
-                {
-                    refused.Add($"{name}={value} (the measured heapSizeMiB gives {EnclaveEnvironment.HeapLimitValue(manifest.HeapSizeMiB)})");
-                }
-
-                continue;
-            }
-
-            if (EnclaveEnvironment.IsLoaderVariable(name))
-            {
-                refused.Add(name);
-                continue;
-            }
-
+        EnvironmentVerdict verdict = EnclaveEnvironment.Check(manifest, environment, underGramine);
+        foreach (string name in verdict.Withheld)
+        {
             Environment.SetEnvironmentVariable(name, null);
         }
 
-        if (refused.Count > 0)
+        if (verdict.Refused.Count > 0)
         {
             throw new EnclaveEnvironmentException(
-                $"The enclave refuses to start: its environment sets variables that change how code is loaded, which its manifest does not allow: {string.Join(", ", refused)}.");
+                $"The enclave refuses to start: its environment sets variables that change how code is loaded, which its manifest does not allow: {string.Join(", ", verdict.Refused)}.");
         }
     }
 }

@@ -168,4 +168,27 @@ public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
         Assert.Contains("refuses to start", await error, StringComparison.Ordinal);
         Assert.Contains("LD_BIND_NOW", await error, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public async Task A_host_that_names_gramine_outside_gramine_gets_no_exception_for_gramines_loader_variables()
+    {
+        // Under Gramine the enclave keeps LD_LIBRARY_PATH (set by the measured manifest). Here there
+        // is no /dev/attestation: naming the back-end must not be enough to get the exception.
+        string package = fixture.CreatePackage();
+        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
+        start.ArgumentList.Add("exec");
+        start.ArgumentList.Add(Path.Combine(package, "Confide.TestEnclave.dll"));
+        start.ArgumentList.Add("--app");
+        start.ArgumentList.Add("0");
+        start.Environment["CONFIDE_TEE"] = "sgx-gramine";
+        start.Environment["LD_LIBRARY_PATH"] = "/tmp/confide-not-a-library-folder";
+        using var process = System.Diagnostics.Process.Start(start)!;
+        Task<string> error = process.StandardError.ReadToEndAsync(Ct);
+        await process.StandardOutput.ReadToEndAsync(Ct);
+        await process.WaitForExitAsync(Ct);
+
+        Assert.NotEqual(0, process.ExitCode);
+        Assert.Contains("refuses to start", await error, StringComparison.Ordinal);
+        Assert.Contains("LD_LIBRARY_PATH", await error, StringComparison.Ordinal);
+    }
 }
