@@ -179,6 +179,16 @@ public sealed class GovernanceApiTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token("https://login.example", DateTime.UtcNow.AddHours(1), new Microsoft.IdentityModel.Tokens.ECDsaSecurityKey(otherKey) { KeyId = "key-1" }), node));
         Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync(Token("https://elsewhere.example", DateTime.UtcNow.AddHours(1), signingKey), node));
         Assert.Equal(HttpStatusCode.Unauthorized, await PostAsync("not-a-jwt", node));
+
+        // The client library sends the token with each call.
+        using var byToken = new Confide.Ledger.Node.Users.LedgerClient(new Confide.Ledger.Node.Users.LedgerClientOptions
+        {
+            Node = _cluster.Urls[1],
+            ServiceCertificate = X509CertificateLoader.LoadCertificate(_cluster.Service.Certificate.RawData),
+            AccessToken = _ => ValueTask.FromResult(valid),
+        });
+        Assert.NotNull((await byToken.PostAsync("/log/private", new JsonObject { ["id"] = 6, ["msg"] = "by token" }, Ct)).TransactionId);
+        Assert.Equal("by token", (string?)(await byToken.GetAsync("/log/private?id=5", Ct)).Body!["msg"]);
     }
 
     public async ValueTask DisposeAsync()

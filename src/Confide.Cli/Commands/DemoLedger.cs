@@ -1,16 +1,17 @@
 using System.Net;
-using System.Net.Http.Json;
 using System.Net.Sockets;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text.Json.Nodes;
 using Confide.Attestation.Verification;
 using Confide.Ledger.Audit;
+using Confide.Ledger.Ledger;
 using Confide.Ledger.Governance.Requests;
 using Confide.Ledger.Node;
 using Confide.Ledger.Node.Hosting;
 using Confide.Ledger.Node.Http;
 using Confide.Ledger.Node.Members;
+using Confide.Ledger.Node.Users;
 using Confide.Ledger.Receipts;
 using Confide.Tee;
 using Confide.Tee.Simulation;
@@ -70,28 +71,23 @@ internal static class DemoLedger
             step(12, $"Confidential ledger (a CCF counterpart): three nodes on the simulation TEE; node 0 created the service, nodes 1 and 2 joined");
             detail("by attestation (quote verified, code id allowed, service secrets sealed to them) and replicate over mutual attested TLS.");
 
-            using var users = new HttpClient(new SocketsHttpHandler
-            {
-                SslOptions =
-                {
-                    RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 node && ServiceIdentity.IsIssuedBy(node, service),
-                    ClientCertificates = [user],
-                },
-            });
             using var asMember = new MemberClient(new MemberClientOptions { Node = addresses[1].Rpc, ServiceCertificate = service, Signer = new GovernanceRequestSigner(memberKey, member) });
             await RetryAsync(() => asMember.ActivateAsync(cancellationToken), cancellationToken);
             detail($"The consortium member {asMember.MemberId[..16]}... acknowledged the state digest with a COSE-signed request: Active.");
 
-            using HttpResponseMessage written = await RetryAsync(() => users.PostAsJsonAsync(new Uri(addresses[2].Rpc, "/app/log/blocking/private"), new { id = 42, msg = "a confidential record" }, cancellationToken), cancellationToken);
-            string txId = written.Headers.GetValues(LedgerServer.TransactionIdHeader).Single();
+            // The user's client library: the service identity pinned, the user's certificate, resent through elections.
+            LedgerClient UserClient(int node) => new(new LedgerClientOptions { Node = addresses[node].Rpc, ServiceCertificate = service, ClientCertificate = user });
+            using LedgerClient throughNode2 = UserClient(2);
+            using LedgerClient throughNode1 = UserClient(1);
+            using LedgerClient throughNode0 = UserClient(0);
+            TxId txId = (await throughNode2.PostAsync("/log/blocking/private", new JsonObject { ["id"] = 42, ["msg"] = "a confidential record" }, cancellationToken)).TransactionId!.Value;
             // A follower learns of a commit with the leader's next message: node 1 may need a moment.
-            using HttpResponseMessage readBack = await RetryAsync(() => users.GetAsync(new Uri(addresses[1].Rpc, "/app/log/private?id=42"), cancellationToken), cancellationToken);
-            JsonObject read = (await readBack.Content.ReadFromJsonAsync<JsonObject>(cancellationToken))!;
+            await throughNode1.WaitForCommitAsync(txId, cancellationToken);
+            JsonNode read = (await throughNode1.GetAsync("/log/private?id=42", cancellationToken)).Body!;
             detail($"A user wrote a private record through node 2 (forwarded to the leader), answered once committed: transaction {txId};");
             detail($"read back from node 1: \"{(string?)read["msg"]}\" (encrypted in the ledger files with the ledger secret).");
 
-            string receiptJson = await ReceiptAsync(users, addresses[0].Rpc, txId, cancellationToken);
-            Receipt receipt = ReceiptVerifier.Verify(receiptJson, service);
+            Receipt receipt = await throughNode0.GetReceiptAsync(txId, cancellationToken);
             detail($"Its receipt verified offline against the service certificate: root {receipt.ComputeRoot().ToString()[..16]}..., signed by node {receipt.NodeId[..16]}...");
         }
         finally
@@ -116,22 +112,6 @@ internal static class DemoLedger
         using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
         using X509Certificate2 certificate = new CertificateRequest("CN=demo user", key, HashAlgorithmName.SHA256).CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddDays(1));
         return X509CertificateLoader.LoadPkcs12(certificate.Export(X509ContentType.Pkcs12), null);
-    }
-
-    /// <summary>The receipt once a committed signature covers the transaction (202 until then).</summary>
-    private static async Task<string> ReceiptAsync(HttpClient client, Uri node, string txId, CancellationToken cancellationToken)
-    {
-        for (int attempt = 0; ; attempt++)
-        {
-            using HttpResponseMessage response = await client.GetAsync(new Uri(node, $"/app/receipt?transaction_id={txId}"), cancellationToken);
-            if (response.StatusCode == HttpStatusCode.OK || attempt == 100)
-            {
-                response.EnsureSuccessStatusCode();
-                return await response.Content.ReadAsStringAsync(cancellationToken);
-            }
-
-            await Task.Delay(50, cancellationToken);
-        }
     }
 
     /// <summary>Retries while the service is still forming (genesis not yet committed, no leader yet).</summary>

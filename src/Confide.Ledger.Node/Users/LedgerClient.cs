@@ -1,0 +1,301 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using System.Text.Json.Nodes;
+using Confide.Ledger.Ledger;
+using Confide.Ledger.Node.Http;
+using Confide.Ledger.Receipts;
+
+namespace Confide.Ledger.Node.Users;
+
+/// <summary>What a <see cref="LedgerClient"/> needs: a node, the service it must belong to, the user's credentials.</summary>
+public sealed class LedgerClientOptions
+{
+    /// <summary>Any node of the service, https://host:port (writes sent to a follower are forwarded to the leader).</summary>
+    public required Uri Node { get; init; }
+
+    /// <summary>The service identity (<c>service_cert.pem</c>): the node's TLS certificate must be issued by it, and receipts verify against it.</summary>
+    public required X509Certificate2 ServiceCertificate { get; init; }
+
+    /// <summary>The user's TLS client certificate with its private key (governance registered it with set_user), or null.</summary>
+    public X509Certificate2? ClientCertificate { get; init; }
+
+    /// <summary>A JWT bearer token from an issuer governance registered, fetched for each request; null for none.</summary>
+    public Func<CancellationToken, ValueTask<string>>? AccessToken { get; init; }
+
+    /// <summary>
+    /// How long a request is resent while the service answers 503 (an election, a node still
+    /// catching up) or cannot be reached, and how long <see cref="LedgerClient.WaitForCommitAsync"/>
+    /// and the receipt calls wait. Elections take seconds.
+    /// </summary>
+    public TimeSpan RetryFor { get; init; } = TimeSpan.FromSeconds(30);
+
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
+}
+
+/// <summary>The outcome of an app call: the transaction it ran as (none for a read of nothing) and the response body.</summary>
+/// <param name="TransactionId">CCF's <c>x-ms-ccf-transaction-id</c>: the write's id, or the state a read saw.</param>
+/// <param name="Body">The parsed JSON body, or null when empty.</param>
+public sealed record LedgerResult(TxId? TransactionId, JsonNode? Body);
+
+/// <summary>
+/// A user's side of a ledger service's app API, as CCF's clients do it: TLS to any node with the
+/// service identity pinned (no CA), the user's certificate or token, resending while the service
+/// answers 503 or a node is down (a write is resent only when it was not executed: 503 answers come
+/// before execution), then following a write to Committed, and fetching receipts verified against the
+/// service identity alone.
+/// </summary>
+public sealed class LedgerClient : IDisposable
+{
+    private static readonly TimeSpan DefaultRetryDelay = TimeSpan.FromMilliseconds(200);
+
+    private readonly LedgerClientOptions _options;
+    private readonly HttpClient _http;
+
+    public LedgerClient(LedgerClientOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(options.Node);
+        ArgumentNullException.ThrowIfNull(options.ServiceCertificate);
+        if (options.Node.Scheme != Uri.UriSchemeHttps)
+        {
+            throw new ArgumentException($"The node must be an https URL, got '{options.Node}'.", nameof(options));
+        }
+
+        _options = options;
+        X509Certificate2 service = options.ServiceCertificate;
+        _http = new HttpClient(new SocketsHttpHandler
+        {
+            SslOptions =
+            {
+                RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 node && ServiceIdentity.IsIssuedBy(node, service),
+                ClientCertificates = options.ClientCertificate is null ? null : [options.ClientCertificate],
+            },
+        })
+        { Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    /// <summary>GET <c>/app{path}</c> (a read-only endpoint).</summary>
+    /// <exception cref="LedgerRequestException">The service refused the call (CCF's error code and message), or stayed unavailable.</exception>
+    public Task<LedgerResult> GetAsync(string path, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Get, AppPath(path), body: null, cancellationToken);
+
+    /// <summary>POST <c>/app{path}</c> with a JSON body; the result names the transaction it ran as (status Pending at first).</summary>
+    /// <exception cref="LedgerRequestException">The service refused the call, or stayed unavailable.</exception>
+    public Task<LedgerResult> PostAsync(string path, JsonNode body, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(body);
+        return SendAsync(HttpMethod.Post, AppPath(path), body, cancellationToken);
+    }
+
+    /// <summary>DELETE <c>/app{path}</c>.</summary>
+    /// <exception cref="LedgerRequestException">The service refused the call, or stayed unavailable.</exception>
+    public Task<LedgerResult> DeleteAsync(string path, CancellationToken cancellationToken = default) =>
+        SendAsync(HttpMethod.Delete, AppPath(path), body: null, cancellationToken);
+
+    /// <summary>The status of a transaction as the node reports it (<c>GET /node/tx</c>).</summary>
+    public async Task<TxStatus> GetStatusAsync(TxId transactionId, CancellationToken cancellationToken = default)
+    {
+        LedgerResult result = await SendAsync(HttpMethod.Get, $"/node/tx?transaction_id={transactionId}", null, cancellationToken).ConfigureAwait(false);
+        string? status = (string?)result.Body?["status"];
+        return Enum.TryParse(status, ignoreCase: false, out TxStatus parsed) && Enum.IsDefined(parsed)
+            ? parsed
+            : throw new LedgerRequestException(HttpStatusCode.OK, "InvalidResponse", $"/node/tx answered an unknown status '{status}'.");
+    }
+
+    /// <summary>
+    /// Waits until <paramref name="transactionId"/> is Committed. Invalid means an election replaced
+    /// it: the write was lost and may be sent again.
+    /// </summary>
+    /// <exception cref="LedgerTransactionInvalidException">The transaction will never commit.</exception>
+    /// <exception cref="TimeoutException">Still not committed after <see cref="LedgerClientOptions.RetryFor"/>.</exception>
+    public async Task WaitForCommitAsync(TxId transactionId, CancellationToken cancellationToken = default)
+    {
+        DateTimeOffset giveUp = Now + _options.RetryFor;
+        while (true)
+        {
+            switch (await GetStatusAsync(transactionId, cancellationToken).ConfigureAwait(false))
+            {
+                case TxStatus.Committed:
+                    return;
+                case TxStatus.Invalid:
+                    throw new LedgerTransactionInvalidException(transactionId);
+            }
+
+            if (Now >= giveUp)
+            {
+                throw new TimeoutException($"Transaction {transactionId} was not committed within {_options.RetryFor.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(TimeSpan.FromMilliseconds(50), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// The receipt of a committed transaction (CCF's JSON form, <c>GET /app/receipt</c>), verified
+    /// against the service identity before it is returned; waits while the service answers 202 (no
+    /// committed signature covers it yet).
+    /// </summary>
+    /// <exception cref="ReceiptVerificationException">The receipt does not verify against the pinned service identity.</exception>
+    public async Task<Receipt> GetReceiptAsync(TxId transactionId, CancellationToken cancellationToken = default)
+    {
+        byte[] json = await GetUntilReadyAsync($"/app/receipt?transaction_id={transactionId}", cancellationToken).ConfigureAwait(false);
+        Receipt receipt = ReceiptVerifier.Verify(Encoding.UTF8.GetString(json), _options.ServiceCertificate);
+        return receipt.TxId == transactionId
+            ? receipt
+            : throw new LedgerRequestException(HttpStatusCode.OK, "InvalidResponse", $"Asked for the receipt of {transactionId}, got one for {receipt.TxId}.");
+    }
+
+    /// <summary>The COSE receipt of a committed transaction (CCF's profile), verified against the service identity.</summary>
+    /// <exception cref="ReceiptVerificationException">The receipt does not verify against the pinned service identity.</exception>
+    public async Task<CoseReceipt> GetCoseReceiptAsync(TxId transactionId, CancellationToken cancellationToken = default)
+    {
+        byte[] cose = await GetUntilReadyAsync($"/app/log/public/cose_receipt?transaction_id={transactionId}", cancellationToken).ConfigureAwait(false);
+        CoseReceipt receipt = CoseReceipt.Verify(cose, _options.ServiceCertificate);
+        return receipt.TxId == transactionId
+            ? receipt
+            : throw new LedgerRequestException(HttpStatusCode.OK, "InvalidResponse", $"Asked for the COSE receipt of {transactionId}, got one for {receipt.TxId}.");
+    }
+
+    public void Dispose() => _http.Dispose();
+
+    private DateTimeOffset Now => _options.TimeProvider.GetUtcNow();
+
+    private static string AppPath(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return path.StartsWith('/') ? "/app" + path : "/app/" + path;
+    }
+
+    private async Task<LedgerResult> SendAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken)
+    {
+        using HttpResponseMessage response = await SendWithRetriesAsync(method, pathAndQuery, body, cancellationToken).ConfigureAwait(false);
+        byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw Refusal(response, content);
+        }
+
+        TxId? id = response.Headers.TryGetValues(LedgerServer.TransactionIdHeader, out IEnumerable<string>? values) && TxId.TryParse(values.FirstOrDefault(), out TxId parsed) ? parsed : null;
+        JsonNode? parsedBody;
+        try
+        {
+            parsedBody = content.Length == 0 ? null : JsonNode.Parse(content);
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new LedgerRequestException(response.StatusCode, "InvalidResponse", $"The response is not JSON: {ex.Message}");
+        }
+
+        return new LedgerResult(id, parsedBody);
+    }
+
+    /// <summary>GETs a resource the service makes once a signature is committed: 202 and Retry-After until then.</summary>
+    private async Task<byte[]> GetUntilReadyAsync(string pathAndQuery, CancellationToken cancellationToken)
+    {
+        DateTimeOffset giveUp = Now + _options.RetryFor;
+        while (true)
+        {
+            using HttpResponseMessage response = await SendWithRetriesAsync(HttpMethod.Get, pathAndQuery, null, cancellationToken).ConfigureAwait(false);
+            byte[] content = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+            if (response.StatusCode == HttpStatusCode.OK)
+            {
+                return content;
+            }
+
+            if (response.StatusCode != HttpStatusCode.Accepted)
+            {
+                throw Refusal(response, content);
+            }
+
+            if (Now >= giveUp)
+            {
+                throw new TimeoutException($"{pathAndQuery} was still not ready after {_options.RetryFor.TotalSeconds:0} s.");
+            }
+
+            await Task.Delay(RetryDelay(response), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Sends, resending while the answer is 503 or the node cannot be reached. Both are safe to
+    /// resend: a node answers 503 before it executes anything, and a request that never reached a
+    /// node executed nowhere. (A connection lost after sending is not resent: the write may have run.)
+    /// </summary>
+    private async Task<HttpResponseMessage> SendWithRetriesAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken)
+    {
+        DateTimeOffset giveUp = Now + _options.RetryFor;
+        while (true)
+        {
+            using var request = new HttpRequestMessage(method, new Uri(_options.Node, pathAndQuery));
+            if (body is not null)
+            {
+                request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            }
+
+            if (_options.AccessToken is { } token)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await token(cancellationToken).ConfigureAwait(false));
+            }
+
+            HttpResponseMessage response;
+            try
+            {
+                response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && Now < giveUp)
+            {
+                await Task.Delay(DefaultRetryDelay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+                continue;
+            }
+
+            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || Now >= giveUp)
+            {
+                return response;
+            }
+
+            TimeSpan delay = RetryDelay(response);
+            response.Dispose();
+            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The service's Retry-After, bounded so that a client neither spins nor sleeps past an election.</summary>
+    private static TimeSpan RetryDelay(HttpResponseMessage response)
+    {
+        TimeSpan? asked = response.Headers.RetryAfter?.Delta;
+        return asked is { } delay ? TimeSpan.FromMilliseconds(Math.Clamp(delay.TotalMilliseconds / 4, 50, 1000)) : DefaultRetryDelay;
+    }
+
+    private static LedgerRequestException Refusal(HttpResponseMessage response, byte[] content)
+    {
+        JsonNode? parsed = null;
+        try
+        {
+            parsed = content.Length == 0 ? null : JsonNode.Parse(content);
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            // Reported as it is below.
+        }
+
+        string code = (string?)parsed?["error"]?["code"] ?? response.ReasonPhrase ?? "Error";
+        string message = (string?)parsed?["error"]?["message"] ?? Encoding.UTF8.GetString(content);
+        return new LedgerRequestException(response.StatusCode, code, message);
+    }
+}
+
+/// <summary>A call the service refused: the HTTP status and CCF's error code and message.</summary>
+public sealed class LedgerRequestException(HttpStatusCode status, string code, string message) : Exception($"{(int)status} {code}: {message}")
+{
+    public HttpStatusCode Status { get; } = status;
+
+    public string Code { get; } = code;
+}
+
+/// <summary>The transaction was replaced by an election and will never commit; the write may be sent again.</summary>
+public sealed class LedgerTransactionInvalidException(TxId transactionId) : Exception($"Transaction {transactionId} is Invalid: an election replaced it, and it will never commit.")
+{
+    public TxId TransactionId { get; } = transactionId;
+}
