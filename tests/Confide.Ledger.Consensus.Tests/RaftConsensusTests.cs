@@ -108,6 +108,7 @@ public sealed class RaftConsensusTests : IAsyncDisposable
 
         IConsensus leader = await LeaderAsync();
         IConsensus follower = _nodes.First(n => n != leader)!;
+        await follower.WaitForLeaderAsync(TimeSpan.FromSeconds(30), Ct); // known from the leader's first heartbeat
         NotLeaderException refused = await Assert.ThrowsAsync<NotLeaderException>(() => follower.AppendAsync(follower.Term, "x"u8.ToArray(), null, Ct).AsTask());
         Assert.Equal(leader.LocalEndPoint, refused.Leader);
 
@@ -204,6 +205,9 @@ public sealed class RaftConsensusTests : IAsyncDisposable
             LogDirectory = Path.Combine(_root, $"node{i}"),
             LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
             UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
+            // Short elections keep the tests quick; a longer wait for answers keeps a busy moment
+            // of this 2-core machine from deposing a healthy leader mid-test (see RequestTimeout).
+            RequestTimeout = TimeSpan.FromSeconds(2),
         }, _machines[i], cancellationToken: Ct);
 
     private async Task<IConsensus> LeaderAsync()

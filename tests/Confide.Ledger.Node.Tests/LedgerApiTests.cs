@@ -241,14 +241,20 @@ public sealed class LedgerApiTests : IAsyncLifetime
         throw new TimeoutException($"No receipt for {id}.");
     }
 
+    /// <summary>Polls until <paramref name="done"/>; 30 s, generous for a loaded machine, then fails rather than go on unready.</summary>
     private static async Task<T> WaitForAsync<T>(Func<Task<T>> read, Func<T, bool> done)
     {
         for (int attempt = 0; ; attempt++)
         {
             T value = await read();
-            if (done(value) || attempt == 200)
+            if (done(value))
             {
                 return value;
+            }
+
+            if (attempt == 600)
+            {
+                throw new TimeoutException($"Still not there after 30 s: {value}.");
             }
 
             await Task.Delay(50, Ct);

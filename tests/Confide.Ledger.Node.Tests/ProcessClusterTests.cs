@@ -106,11 +106,12 @@ public sealed class ProcessClusterTests : IDisposable
 
         // Writes acknowledged on commit, spread over the nodes; the leader is killed half way.
         var committed = new Dictionary<int, TxId>();
-        int leader = await LeaderAsync(client);
+        int leader = -1;
         for (int n = 0; n < 60; n++)
         {
             if (n == 30)
             {
+                leader = await LeaderAsync(client); // the leader of this moment, not of before the first write
                 _nodes[leader]!.Kill(entireProcessTree: true);
                 await _nodes[leader]!.WaitForExitAsync(Ct);
             }

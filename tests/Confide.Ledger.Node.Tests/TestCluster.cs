@@ -120,6 +120,9 @@ internal sealed class TestCluster : IAsyncDisposable
             LogDirectory = Path.Combine(Root, $"node{i}", "raft"),
             LowerElectionTimeout = TimeSpan.FromMilliseconds(600),
             UpperElectionTimeout = TimeSpan.FromMilliseconds(1200),
+            // Short elections keep the tests quick; a longer wait for answers keeps a busy moment
+            // of this 2-core machine from deposing a healthy leader mid-test (see RequestTimeout).
+            RequestTimeout = TimeSpan.FromSeconds(2),
             ServerTls = channels.ServerOptions(),
             ClientTls = channels.ClientOptions(),
         }, node, cancellationToken: cancellationToken);

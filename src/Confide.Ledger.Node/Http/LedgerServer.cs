@@ -904,10 +904,17 @@ public sealed partial class LedgerServer : IAsyncDisposable
             context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
         {
+            // Never reached the leader, so nothing ran: safe to send again.
             context.Response.Headers.RetryAfter = "1";
             await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", $"The leader could not be reached ({ex.Message}); retry."), null).ConfigureAwait(false);
+        }
+        catch (HttpRequestException ex)
+        {
+            // The leader had the request and gave no answer (it failed mid-way, say): the write may
+            // have run, and may yet commit. A 503 would invite a second copy of it.
+            await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status500InternalServerError, "InternalError", $"The request was forwarded to the leader, which did not answer ({ex.Message}): it may have run. Check before sending it again."), null).ConfigureAwait(false);
         }
     }
 
