@@ -72,7 +72,7 @@ public sealed class EnclaveCallTests(EnclaveFixture fixture)
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
 
         int cancelled = 0;
-        for (int i = 0; i < 100 && cancelled == 0; i++)
+        for (int i = 0; i < 600 && cancelled == 0; i++)
         {
             cancelled = await enclave.Calls.GetCancelledCountAsync();
             await Task.Delay(50, Ct);

@@ -67,7 +67,7 @@ public sealed class GovernanceApiTests : IAsyncLifetime
             ["args"] = new JsonObject { ["next_service_identity"] = _cluster.Service.Certificate.ExportCertificatePem() },
         }), Ct);
         Assert.Equal("Accepted", (string?)open["proposalState"]);
-        for (int attempt = 0; attempt < 100 && (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[0], "/node/network"), Ct))!["service_status"] != "Open"; attempt++)
+        for (int attempt = 0; attempt < 600 && (string?)(await client.GetFromJsonAsync<JsonObject>(new Uri(_cluster.Urls[0], "/node/network"), Ct))!["service_status"] != "Open"; attempt++)
         {
             await Task.Delay(50, Ct);
         }
@@ -168,7 +168,7 @@ public sealed class GovernanceApiTests : IAsyncLifetime
             ["args"] = new JsonObject { ["issuer"] = "https://login.example", ["jwks"] = jwks },
         }), Ct);
         Assert.Equal("Accepted", (string?)registered["proposalState"]);
-        for (int attempt = 0; attempt < 100 && await PostAsync(valid, _cluster.Urls[2]) != HttpStatusCode.OK; attempt++)
+        for (int attempt = 0; attempt < 600 && await PostAsync(valid, _cluster.Urls[2]) != HttpStatusCode.OK; attempt++)
         {
             await Task.Delay(50, Ct); // the follower learns of the issuer a heartbeat later
         }

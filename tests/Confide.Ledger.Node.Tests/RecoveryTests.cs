@@ -202,7 +202,7 @@ public sealed class RecoveryTests : IAsyncDisposable
         Assert.True(afterId > Ledger.TxId.Parse(written[^1]), $"{afterId} after {written[^1]}");
         AuditReport audit = LedgerAuditor.Audit(Path.Combine(_root, "recovered", "ledger"));
         Assert.True(audit.Passed, audit.ToString());
-        for (int attempt = 0; attempt < 100 && await TryGetAsync(client, new Uri(fresh[1].Rpc, "/app/log/private?id=100")) is null; attempt++)
+        for (int attempt = 0; attempt < 600 && await TryGetAsync(client, new Uri(fresh[1].Rpc, "/app/log/private?id=100")) is null; attempt++)
         {
             await Task.Delay(50, Ct);
         }

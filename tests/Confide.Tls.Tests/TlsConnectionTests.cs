@@ -234,7 +234,7 @@ public sealed class TlsConnectionTests : IDisposable
         X509Certificate2 during = provider.Current; // starts the refresh, still serves the current one
         Assert.Same(first, during);
         X509Certificate2 next = first;
-        for (int i = 0; i < 100 && ReferenceEquals(next, first); i++)
+        for (int i = 0; i < 600 && ReferenceEquals(next, first); i++)
         {
             await Task.Delay(50, Ct);
             next = provider.Current;

@@ -48,7 +48,7 @@ public sealed class ChannelTests
         await Task.Delay(100, TestContext.Current.CancellationToken);
         await cancellation.CancelAsync();
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => call);
-        for (int i = 0; i < 200 && Volatile.Read(ref harness.Target.Cancelled) == 0; i++)
+        for (int i = 0; i < 3000 && Volatile.Read(ref harness.Target.Cancelled) == 0; i++)
         {
             await Task.Delay(10, TestContext.Current.CancellationToken);
         }
