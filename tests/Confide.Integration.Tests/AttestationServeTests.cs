@@ -64,12 +64,8 @@ public sealed class AttestationServeTests(EnclaveFixture fixture)
         string publicKey = Path.Combine(work, "admin.pub.pem");
         await File.WriteAllTextAsync(privateKey, adminKey.ExportPkcs8PrivateKeyPem(), Ct);
         await File.WriteAllTextAsync(publicKey, adminKey.ExportSubjectPublicKeyInfoPem(), Ct);
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        // Known before the server starts, and used again by its restart: not from the ephemeral range.
+        int port = Confide.Tests.LoopbackPorts.Next();
 
         string[] serve = ["attestation", "serve", "--urls", $"https://127.0.0.1:{port}", "--data-dir", data, "--allow-simulation", "--admin-issuer", "https://ops.example", "--admin-key", publicKey];
         (int exit, string token, string errors) = await ConfideProcess.RunAsync(fixture.StateDirectory, "attestation", "admin-token", "--key", privateKey, "--issuer", "https://ops.example");
