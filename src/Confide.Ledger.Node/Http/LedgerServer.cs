@@ -170,6 +170,9 @@ public sealed partial class LedgerServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         IPEndPoint listen = ListenEndPoint(options.Url, options.Listen);
 
+        // Off the start path: compiles the constitution runtime before a member's first proposal.
+        _ = Task.Run(WarmUpGovernance, CancellationToken.None);
+
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
@@ -763,6 +766,18 @@ public sealed partial class LedgerServer : IAsyncDisposable
         }
 
         await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);
+    }
+
+    private static void WarmUpGovernance()
+    {
+        try
+        {
+            Confide.Ledger.Governance.Constitution.ConstitutionRuntime.WarmUp();
+        }
+        catch (Confide.Ledger.Governance.Constitution.ScriptException)
+        {
+            // Only an optimisation; a broken default constitution fails its own tests.
+        }
     }
 
     private bool ServiceKnown() => _serviceKnown

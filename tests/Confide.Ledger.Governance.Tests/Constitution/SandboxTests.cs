@@ -46,6 +46,14 @@ public sealed class SandboxTests
     }
 
     [Fact]
+    public void WarmUp_RunsTheDefaultConstitutionWithoutFailing()
+    {
+        // Nodes call it at start; it throws if the default constitution stops accepting what it runs.
+        ConstitutionRuntime.WarmUp();
+        ConstitutionRuntime.WarmUp();
+    }
+
+    [Fact]
     public void BallotThatRunsTooLong_IsStoppedAtTheTimeLimit()
     {
         var runtime = new ConstitutionRuntime(new SandboxLimits { MaxStatements = int.MaxValue, Timeout = TimeSpan.FromMilliseconds(200) });
