@@ -138,6 +138,7 @@ public sealed class NamedNodesTests : IAsyncDisposable
             SignatureDelay = TimeSpan.FromMilliseconds(20),
             LowerElectionTimeout = TimeSpan.FromMilliseconds(500),
             UpperElectionTimeout = TimeSpan.FromMilliseconds(1000),
+            RequestTimeout = TimeSpan.FromSeconds(2), // a busy moment of the machine must not depose the leader mid-test
         };
     }
 

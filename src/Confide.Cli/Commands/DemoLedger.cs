@@ -61,6 +61,7 @@ internal static class DemoLedger
                     SignatureDelay = TimeSpan.FromMilliseconds(20),
                     LowerElectionTimeout = TimeSpan.FromMilliseconds(500),
                     UpperElectionTimeout = TimeSpan.FromMilliseconds(1000),
+                    RequestTimeout = TimeSpan.FromSeconds(2),
                 };
             }
 

@@ -75,6 +75,9 @@ public sealed class LedgerNodeHostOptions
 
     public TimeSpan UpperElectionTimeout { get; init; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>How long a consensus message waits for a peer's answer; null: the lower election timeout (see <see cref="RaftConsensusOptions.RequestTimeout"/>).</summary>
+    public TimeSpan? RequestTimeout { get; init; }
+
     public ILoggerFactory? LoggerFactory { get; init; }
 }
 
@@ -347,6 +350,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
             LogDirectory = Path.Combine(options.DataDirectory, "consensus"),
             LowerElectionTimeout = options.LowerElectionTimeout,
             UpperElectionTimeout = options.UpperElectionTimeout,
+            RequestTimeout = options.RequestTimeout,
             ServerTls = channels.ServerOptions(),
             ClientTls = channels.ClientOptions(),
         }, node, options.LoggerFactory, cancellationToken).ConfigureAwait(false);
