@@ -150,23 +150,16 @@ public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
     [Fact]
     public async Task An_enclave_started_with_a_startup_hook_refuses_to_run_even_without_enclave_host()
     {
-        string package = fixture.CreatePackage();
-        var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        start.ArgumentList.Add("exec");
-        start.ArgumentList.Add(Path.Combine(package, "Confide.TestEnclave.dll"));
-        start.ArgumentList.Add("--app");
-        start.ArgumentList.Add("0");
-        start.Environment["CONFIDE_TEE"] = "simulation";
-        start.Environment["CONFIDE_SIMULATION_DIR"] = fixture.StateDirectory;
-        start.Environment["LD_BIND_NOW"] = "1";
-        using var process = System.Diagnostics.Process.Start(start)!;
-        Task<string> error = process.StandardError.ReadToEndAsync(Ct);
-        await process.StandardOutput.ReadToEndAsync(Ct);
-        await process.WaitForExitAsync(Ct);
+        (int exit, string error) = await RunWithoutHostAsync(new()
+        {
+            ["CONFIDE_TEE"] = "simulation",
+            ["CONFIDE_SIMULATION_DIR"] = fixture.StateDirectory,
+            ["LD_BIND_NOW"] = "1",
+        });
 
-        Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("refuses to start", await error, StringComparison.Ordinal);
-        Assert.Contains("LD_BIND_NOW", await error, StringComparison.Ordinal);
+        Assert.NotEqual(0, exit);
+        Assert.Contains("refuses to start", error, StringComparison.Ordinal);
+        Assert.Contains("LD_BIND_NOW", error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -174,21 +167,35 @@ public sealed class EnclaveLaunchTests(EnclaveFixture fixture)
     {
         // Under Gramine the enclave keeps LD_LIBRARY_PATH (set by the measured manifest). Here there
         // is no /dev/attestation: naming the back-end must not be enough to get the exception.
+        (int exit, string error) = await RunWithoutHostAsync(new()
+        {
+            ["CONFIDE_TEE"] = "sgx-gramine",
+            ["LD_LIBRARY_PATH"] = "/tmp/confide-not-a-library-folder",
+        });
+
+        Assert.NotEqual(0, exit);
+        Assert.Contains("refuses to start", error, StringComparison.Ordinal);
+        Assert.Contains("LD_LIBRARY_PATH", error, StringComparison.Ordinal);
+    }
+
+    /// <summary>Starts the test enclave as an application with <c>dotnet exec</c>, as a hostile host could, with these variables added.</summary>
+    private async Task<(int Exit, string Error)> RunWithoutHostAsync(Dictionary<string, string> environment)
+    {
         string package = fixture.CreatePackage();
         var start = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         start.ArgumentList.Add("exec");
         start.ArgumentList.Add(Path.Combine(package, "Confide.TestEnclave.dll"));
         start.ArgumentList.Add("--app");
         start.ArgumentList.Add("0");
-        start.Environment["CONFIDE_TEE"] = "sgx-gramine";
-        start.Environment["LD_LIBRARY_PATH"] = "/tmp/confide-not-a-library-folder";
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         using var process = System.Diagnostics.Process.Start(start)!;
         Task<string> error = process.StandardError.ReadToEndAsync(Ct);
         await process.StandardOutput.ReadToEndAsync(Ct);
         await process.WaitForExitAsync(Ct);
-
-        Assert.NotEqual(0, process.ExitCode);
-        Assert.Contains("refuses to start", await error, StringComparison.Ordinal);
-        Assert.Contains("LD_LIBRARY_PATH", await error, StringComparison.Ordinal);
+        return (process.ExitCode, await error);
     }
 }
