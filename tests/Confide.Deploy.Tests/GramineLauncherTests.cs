@@ -79,6 +79,10 @@ public sealed class GramineLauncherTests
         Assert.Equal((ManifestGenerator.AttestationCaPath, "ConfigMap confide-attestation-tls"), (ca.Path, ca.Source));
         Assert.Equal(["tls.pem"], ca.Files);
 
+        // One SGX product per service: their seal keys, and so their encrypted data folders, differ.
+        Assert.Equal(["sgx.isvprodid = 1", "sgx.isvprodid = 2", "sgx.isvprodid = 3", "sgx.isvprodid = 4"],
+            templates.Select(t => t.Manifest.Template.Split('\n').Single(l => l.StartsWith("sgx.isvprodid", StringComparison.Ordinal))));
+
         V1PodTemplateSpec ledger = Template(gramine.Single(c => c.Component == "ledger"), values);
         Assert.Equal("gramine/ledger.manifest.template", ledger.Metadata.Annotations[ManifestGenerator.GramineManifestAnnotation]);
         Assert.Contains("loader.env.POD_NAME = { passthrough = true }", templates.Single(t => t.Component == "ledger").Manifest.Template, StringComparison.Ordinal);
@@ -91,9 +95,13 @@ public sealed class GramineLauncherTests
         try
         {
             DeployValues values = ValuesReader.Parse(GramineValues());
-            string stale = Path.Combine(directory, "gramine", "keys.rootfs", "etc", "old.json");
-            Directory.CreateDirectory(Path.GetDirectoryName(stale)!);
-            File.WriteAllText(stale, "{}");
+            // What the operator put in for the previous generation (the key broker's admin key), and an outdated generated file.
+            string operatorFile = Path.Combine(directory, "gramine", "keys.rootfs", "etc", "confide", "admin", "admin.pem");
+            Directory.CreateDirectory(Path.GetDirectoryName(operatorFile)!);
+            File.WriteAllText(operatorFile, "-----BEGIN PUBLIC KEY-----");
+            string launcherFile = Path.Combine(directory, "gramine", "ledger.rootfs", "etc", "confide", "ledger-launcher", "launcher.json");
+            Directory.CreateDirectory(Path.GetDirectoryName(launcherFile)!);
+            File.WriteAllText(launcherFile, "{}");
 
             IReadOnlyList<string> written = ManifestWriter.Write(ManifestGenerator.Generate(values), values, directory);
             Assert.Equal(
@@ -102,11 +110,11 @@ public sealed class GramineLauncherTests
                 written.Select(p => p.EndsWith(".json", StringComparison.Ordinal) ? Path.GetRelativePath(directory, p) : Path.GetFileName(p)).Order(StringComparer.Ordinal));
             Assert.All(written.Where(p => p.EndsWith(".template", StringComparison.Ordinal)), p => Assert.Equal("gramine", Path.GetFileName(Path.GetDirectoryName(p))));
 
-            // The launcher settings to bake into the ledger's image, as measured; nothing left from an earlier run.
-            LedgerLauncherSettings settings = LedgerLauncherSettings.FromJson(File.ReadAllText(Path.Combine(directory, "gramine", "ledger.rootfs", "etc", "confide", "ledger-launcher", "launcher.json")));
+            // The launcher settings to bake into the ledger's image, rewritten; the operator's files kept.
+            LedgerLauncherSettings settings = LedgerLauncherSettings.FromJson(File.ReadAllText(launcherFile));
             Assert.Equal("sgx-gramine", settings.Tee);
             Assert.False(settings.AllowSimulation);
-            Assert.False(Directory.Exists(Path.Combine(directory, "gramine", "keys.rootfs")));
+            Assert.Equal("-----BEGIN PUBLIC KEY-----", File.ReadAllText(operatorFile));
         }
         finally
         {

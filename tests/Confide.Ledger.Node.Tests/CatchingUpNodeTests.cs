@@ -38,7 +38,10 @@ public sealed class CatchingUpNodeTests : IAsyncLifetime
         }
 
         // Unknown paths are still told apart from a node that is catching up.
-        Assert.Equal(HttpStatusCode.NotFound, (await client.GetAsync(new Uri(_cluster.Urls[0], "/app/nothing"), Ct)).StatusCode);
+        using (HttpResponseMessage unknown = await client.GetAsync(new Uri(_cluster.Urls[0], "/app/nothing"), Ct))
+        {
+            Assert.Equal(HttpStatusCode.NotFound, unknown.StatusCode);
+        }
 
         await _cluster.StartAsync(1, Ct);
         await _cluster.StartAsync(2, Ct);

@@ -28,8 +28,12 @@ public sealed class LeaderSafetyTests : IAsyncDisposable
 
         // The consensus reports the append failed, but the payload is in its log (as when the
         // leadership wavers right after the engine wrote it).
+        // The write's fate is unknown, not refused: it is not to be run again elsewhere (it may
+        // commit), and the caller gets its id to ask its status.
         _consensus.FailAppendsAfterWriting = true;
-        await Assert.ThrowsAsync<NotLeaderException>(() => node.ExecuteWriteAsync(tx => Put(tx, "first"), Ct));
+        WriteOutcomeUnknownException unknown = await Assert.ThrowsAsync<WriteOutcomeUnknownException>(() => node.ExecuteWriteAsync(tx => Put(tx, "first"), Ct));
+        Assert.IsType<NotLeaderException>(unknown.InnerException);
+        Assert.Contains(unknown.TransactionId.ToString(), unknown.Message, StringComparison.Ordinal);
 
         // Still leader of the same term, the node rolled its store back and would now write the
         // same seqno again with other content: a fork. It resigns instead.

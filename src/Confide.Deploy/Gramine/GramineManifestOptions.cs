@@ -88,10 +88,14 @@ public sealed class GramineManifestOptions
 public enum GramineDataMount
 {
     /// <summary>
-    /// Gramine's encrypted files, keyed to the enclave's signer (<c>_sgx_mrsigner</c>): the host can
-    /// neither read nor alter what the service writes in the clear (certificates, stored policies),
-    /// and an upgrade signed with the same key reads it. Not protected: deletion, and rollback to
-    /// an older copy of a file.
+    /// Gramine's encrypted files, keyed with the SGX seal key of the enclave's signer
+    /// (<c>_sgx_mrsigner</c>): the host can neither read nor alter what the service writes in the
+    /// clear (certificates, stored policies). That key is the CPU's: derived with this machine's
+    /// CPU, its microcode security version, and the enclave's product id and security version, so
+    /// an enclave of the same signer and product, at the same versions, on the same machine reads
+    /// it (a rebuilt image, too), and nothing else does: not a pod moved to another node, not after
+    /// a security-version or microcode update. Not protected: deletion, and rollback to an older
+    /// copy of a file.
     /// </summary>
     Encrypted,
 

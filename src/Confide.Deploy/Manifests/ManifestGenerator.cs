@@ -129,6 +129,10 @@ public static class ManifestGenerator
                 Service = Component,
                 Arguments = [.. Arguments()],
                 DataDirectory = DataPath,
+                // One SGX product per service: seal keys (and so each encrypted data folder) are
+                // derived with the product id, so that one service's enclave cannot read another's
+                // volume even though all are signed with one key and use one path.
+                ProductId = (ushort)(service.Kind + 1),
                 TrustedPaths = [.. MeasuredConfiguration().Select(path => path + "/")],
                 PassthroughPaths = [.. PodTemplate().Spec.Containers[0].VolumeMounts.Select(m => m.MountPath).Where(path => !writable.Contains(path)).Select(path => path + "/")],
             };

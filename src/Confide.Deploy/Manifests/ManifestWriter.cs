@@ -72,17 +72,9 @@ public static class ManifestWriter
 
         // sgx.launcher: gramine — each service's Gramine manifest template, to render and sign into
         // its image, and the measured files to copy into that image first, under <component>.rootfs/
-        // at their paths in the image.
+        // at their paths in the image. The operator adds files there too (an administrator key, a
+        // CA): those are left as they are, and the generated ones rewritten.
         string gramine = Path.Combine(directory, "gramine");
-        if (Directory.Exists(gramine))
-        {
-            // Files of a previous generation must not be baked into a new image by mistake.
-            foreach (string stale in Directory.EnumerateDirectories(gramine, "*.rootfs"))
-            {
-                Directory.Delete(stale, recursive: true);
-            }
-        }
-
         foreach (GramineImage image in ManifestGenerator.GramineTemplates(values))
         {
             string path = Path.Combine(Directory.CreateDirectory(gramine).FullName, $"{image.Component}.manifest.template");

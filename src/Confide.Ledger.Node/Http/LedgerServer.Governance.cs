@@ -112,6 +112,10 @@ public sealed partial class LedgerServer
         {
             await ForwardAsync(context, body, caller: null).ConfigureAwait(false);
         }
+        catch (WriteOutcomeUnknownException ex)
+        {
+            await WriteAsync(context, OutcomeUnknown(ex), ex.TransactionId).ConfigureAwait(false);
+        }
     }
 
     private async Task GovernanceRead(HttpContext context, Func<GovernanceEngine, LedgerResponse> handle)

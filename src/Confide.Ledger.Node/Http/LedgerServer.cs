@@ -159,6 +159,7 @@ public sealed partial class LedgerServer : IAsyncDisposable
         // Each request names NodeChannels.TargetHost as its Host, which SocketsHttpHandler sends as
         // the server name (SNI): the leader then answers with its node-to-node certificate.
         _forwarder = new HttpClient(new SocketsHttpHandler { SslOptions = options.NodeChannels.ClientOptions() }) { Timeout = TimeSpan.FromSeconds(30) };
+        WarmUpGovernance();
     }
 
     /// <summary>The node's advertised URL (<see cref="LedgerServerOptions.Url"/>, its port resolved if it was 0).</summary>
@@ -170,8 +171,6 @@ public sealed partial class LedgerServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         IPEndPoint listen = ListenEndPoint(options.Url, options.Listen);
 
-        // Off the start path: compiles the constitution runtime before a member's first proposal.
-        _ = Task.Run(WarmUpGovernance, CancellationToken.None);
 
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -755,7 +754,13 @@ public sealed partial class LedgerServer : IAsyncDisposable
         }
         catch (NotLeaderException)
         {
+            // Not executed here (not the leader, or resigned before appending): the leader runs it.
             await ForwardAsync(context, body, caller).ConfigureAwait(false);
+            return;
+        }
+        catch (WriteOutcomeUnknownException ex)
+        {
+            await WriteAsync(context, OutcomeUnknown(ex), ex.TransactionId).ConfigureAwait(false);
             return;
         }
 
@@ -768,17 +773,25 @@ public sealed partial class LedgerServer : IAsyncDisposable
         await WriteAsync(context, written.Value, written.TxId).ConfigureAwait(false);
     }
 
-    private static void WarmUpGovernance()
-    {
-        try
+    /// <summary>A write that may or may not commit: 500, with its transaction id so that the caller can ask its status.</summary>
+    internal static LedgerResponse OutcomeUnknown(WriteOutcomeUnknownException ex) =>
+        LedgerResponse.Error(StatusCodes.Status500InternalServerError, "TransactionPending", $"{ex.Message} (GET /node/tx?transaction_id={ex.TransactionId})");
+
+    // Once per process, off the start path: compiles the constitution runtime before a member's first proposal.
+    private static readonly Lazy<Task> GovernanceWarmUp = new(() => Task.Run(Confide.Ledger.Governance.Constitution.ConstitutionRuntime.WarmUp));
+
+    private void WarmUpGovernance() => _ = GovernanceWarmUp.Value.ContinueWith(
+        warmUp =>
         {
-            Confide.Ledger.Governance.Constitution.ConstitutionRuntime.WarmUp();
-        }
-        catch (Confide.Ledger.Governance.Constitution.ScriptException)
-        {
-            // Only an optimisation; a broken default constitution fails its own tests.
-        }
-    }
+            // Only an optimisation (a broken default constitution fails its own tests), but said.
+            if (_logger.IsEnabled(LogLevel.Warning))
+            {
+                _logger.LogWarning(warmUp.Exception!.GetBaseException(), "The governance runtime's warm-up failed; the first proposal may meet its time limit.");
+            }
+        },
+        CancellationToken.None,
+        TaskContinuationOptions.OnlyOnFaulted,
+        TaskScheduler.Default);
 
     private bool ServiceKnown() => _serviceKnown
         || (_serviceKnown = _node.ExecuteRead(tx => tx.GetMap(GovernanceMaps.ServiceInfo).Has(GovernanceMaps.SingletonKey)).Value);
@@ -916,19 +929,26 @@ public sealed partial class LedgerServer : IAsyncDisposable
                 context.Response.Headers[TransactionIdHeader] = ids.First();
             }
 
+            if (response.Headers.RetryAfter is { } retryAfter)
+            {
+                context.Response.Headers.RetryAfter = retryAfter.ToString();
+            }
+
             context.Response.ContentType = response.Content.Headers.ContentType?.ToString();
             await response.Content.CopyToAsync(context.Response.Body, context.RequestAborted).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError)
+        catch (HttpRequestException ex) when (ex.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError)
         {
-            // Never reached the leader, so nothing ran: safe to send again.
+            // No connection to the leader (its name gone with its pod, nothing listening, a handshake
+            // refused), so nothing was sent and nothing ran: safe to send again.
             context.Response.Headers.RetryAfter = "1";
             await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status503ServiceUnavailable, "PrimaryNotFound", $"The leader could not be reached ({ex.Message}); retry."), null).ConfigureAwait(false);
         }
-        catch (HttpRequestException ex)
+        catch (Exception ex) when (ex is HttpRequestException || (ex is OperationCanceledException && !context.RequestAborted.IsCancellationRequested))
         {
-            // The leader had the request and gave no answer (it failed mid-way, say): the write may
-            // have run, and may yet commit. A 503 would invite a second copy of it.
+            // The leader had the request and gave no answer (it failed mid-way, or took longer than
+            // the forwarder waits): the write may have run, and may yet commit. A 503 would invite a
+            // second copy of it.
             await WriteAsync(context, LedgerResponse.Error(StatusCodes.Status500InternalServerError, "InternalError", $"The request was forwarded to the leader, which did not answer ({ex.Message}): it may have run. Check before sending it again."), null).ConfigureAwait(false);
         }
     }

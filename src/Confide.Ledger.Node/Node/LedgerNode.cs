@@ -464,7 +464,17 @@ public sealed class LedgerNode : IReplicatedStateMachine, IAsyncDisposable
             _order.Release();
         }
 
-        await CompleteAppendAsync(appending, term).ConfigureAwait(false);
+        try
+        {
+            await CompleteAppendAsync(appending, term).ConfigureAwait(false);
+        }
+        catch (NotLeaderException ex)
+        {
+            // Handed to the log, then the leadership changed: the entry may be in it, and may be
+            // committed by the next leader. Running the transaction again elsewhere could run it twice.
+            throw new WriteOutcomeUnknownException(entry.TxId, ex);
+        }
+
         return entry.TxId;
     }
 

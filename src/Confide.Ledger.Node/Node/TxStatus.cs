@@ -15,3 +15,14 @@ public enum TxStatus
     /// <summary>Another transaction holds its seqno: it will never commit. Final.</summary>
     Invalid,
 }
+
+/// <summary>
+/// A write was handed to the consensus log and the leadership changed before the append was
+/// confirmed: it may yet commit (a majority may hold it), or become Invalid. Not to be run again
+/// until its status says Invalid (CCF's clients poll <c>/node/tx</c> for this).
+/// </summary>
+public sealed class WriteOutcomeUnknownException(Confide.Ledger.Ledger.TxId transactionId, Exception inner)
+    : Exception($"Transaction {transactionId} was handed to the log as this node lost the leadership: it may still commit. Ask its status; send it again only if it becomes Invalid.", inner)
+{
+    public Confide.Ledger.Ledger.TxId TransactionId { get; } = transactionId;
+}

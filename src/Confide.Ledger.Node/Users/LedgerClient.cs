@@ -77,12 +77,18 @@ public sealed class LedgerClient : IDisposable
     }
 
     /// <summary>GET <c>/app{path}</c> (a read-only endpoint).</summary>
-    /// <exception cref="LedgerRequestException">The service refused the call (CCF's error code and message), or stayed unavailable.</exception>
+    /// <exception cref="LedgerRequestException">The service refused the call (CCF's error code and message), or still answered 503 after <see cref="LedgerClientOptions.RetryFor"/>.</exception>
+    /// <exception cref="HttpRequestException">No connection within <see cref="LedgerClientOptions.RetryFor"/>, or the node is not one of the pinned service (<see cref="HttpRequestError.SecureConnectionError"/>).</exception>
     public Task<LedgerResult> GetAsync(string path, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Get, AppPath(path), body: null, cancellationToken);
 
     /// <summary>POST <c>/app{path}</c> with a JSON body; the result names the transaction it ran as (status Pending at first).</summary>
-    /// <exception cref="LedgerRequestException">The service refused the call, or stayed unavailable.</exception>
+    /// <exception cref="LedgerRequestException">
+    /// The service refused the call, or still answered 503 after <see cref="LedgerClientOptions.RetryFor"/>.
+    /// With code <c>TransactionPending</c> the write may still commit: its <see cref="LedgerRequestException.TransactionId"/>
+    /// is given, to wait for (<see cref="WaitForCommitAsync"/>) before sending it again.
+    /// </exception>
+    /// <exception cref="HttpRequestException">No connection within <see cref="LedgerClientOptions.RetryFor"/>, or the node is not one of the pinned service.</exception>
     public Task<LedgerResult> PostAsync(string path, JsonNode body, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(body);
@@ -90,7 +96,8 @@ public sealed class LedgerClient : IDisposable
     }
 
     /// <summary>DELETE <c>/app{path}</c>.</summary>
-    /// <exception cref="LedgerRequestException">The service refused the call, or stayed unavailable.</exception>
+    /// <exception cref="LedgerRequestException">The service refused the call, or still answered 503 after <see cref="LedgerClientOptions.RetryFor"/>.</exception>
+    /// <exception cref="HttpRequestException">No connection within <see cref="LedgerClientOptions.RetryFor"/>, or the node is not one of the pinned service.</exception>
     public Task<LedgerResult> DeleteAsync(string path, CancellationToken cancellationToken = default) =>
         SendAsync(HttpMethod.Delete, AppPath(path), body: null, cancellationToken);
 
@@ -98,8 +105,8 @@ public sealed class LedgerClient : IDisposable
     public async Task<TxStatus> GetStatusAsync(TxId transactionId, CancellationToken cancellationToken = default)
     {
         LedgerResult result = await SendAsync(HttpMethod.Get, $"/node/tx?transaction_id={transactionId}", null, cancellationToken).ConfigureAwait(false);
-        string? status = (string?)result.Body?["status"];
-        return Enum.TryParse(status, ignoreCase: false, out TxStatus parsed) && Enum.IsDefined(parsed)
+        string? status = result.Body?["status"] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+        return Enum.TryParse(status, ignoreCase: false, out TxStatus parsed) && Enum.IsDefined(parsed) && !char.IsDigit(status![0])
             ? parsed
             : throw new LedgerRequestException(HttpStatusCode.OK, "InvalidResponse", $"/node/tx answered an unknown status '{status}'.");
     }
@@ -280,18 +287,24 @@ public sealed class LedgerClient : IDisposable
             // Reported as it is below.
         }
 
-        string code = (string?)parsed?["error"]?["code"] ?? response.ReasonPhrase ?? "Error";
-        string message = (string?)parsed?["error"]?["message"] ?? Encoding.UTF8.GetString(content);
-        return new LedgerRequestException(response.StatusCode, code, message);
+        string code = Text(parsed?["error"]?["code"]) ?? response.ReasonPhrase ?? "Error";
+        string message = Text(parsed?["error"]?["message"]) ?? Encoding.UTF8.GetString(content);
+        TxId? id = response.Headers.TryGetValues(LedgerServer.TransactionIdHeader, out IEnumerable<string>? values) && TxId.TryParse(values.FirstOrDefault(), out TxId parsedId) ? parsedId : null;
+        return new LedgerRequestException(response.StatusCode, code, message, id);
     }
+
+    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 }
 
 /// <summary>A call the service refused: the HTTP status and CCF's error code and message.</summary>
-public sealed class LedgerRequestException(HttpStatusCode status, string code, string message) : Exception($"{(int)status} {code}: {message}")
+public sealed class LedgerRequestException(HttpStatusCode status, string code, string message, TxId? transactionId = null) : Exception($"{(int)status} {code}: {message}")
 {
     public HttpStatusCode Status { get; } = status;
 
     public string Code { get; } = code;
+
+    /// <summary>The transaction the refusal concerns, when the service named one (e.g. <c>TransactionPending</c>: wait for it).</summary>
+    public TxId? TransactionId { get; } = transactionId;
 }
 
 /// <summary>The transaction was replaced by an election and will never commit; the write may be sent again.</summary>
