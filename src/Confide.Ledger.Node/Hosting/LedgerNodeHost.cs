@@ -231,10 +231,7 @@ public sealed class LedgerNodeHost : IAsyncDisposable
         TeeEvidence evidence = await options.Tee.GetEvidenceAsync(NodeJoin.ReportData(nodeKey, exchange), cancellationToken).ConfigureAwait(false);
         JsonObject request = NodeJoin.CreateRequest(nodeKey, exchange, evidence.Data, evidence.CollateralJson, LedgerServer.Address(options.Rpc), NodeAddress.Format(options.NodeToNode));
 
-        using var http = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions = { RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 peer && ServiceIdentity.IsIssuedBy(peer, service) },
-        });
+        using HttpClient http = ServiceHttp.CreatePinnedClient(service, timeout: TimeSpan.FromSeconds(100));
         for (int attempt = 1; ; attempt++)
         {
             using HttpResponseMessage response = await http.PostAsJsonAsync(new Uri(options.JoinTarget!, "/node/join"), request, cancellationToken).ConfigureAwait(false);

@@ -45,15 +45,7 @@ public sealed class MemberClient : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         _options = options;
-        X509Certificate2 service = options.ServiceCertificate;
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions =
-            {
-                RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 node && ServiceIdentity.IsIssuedBy(node, service),
-            },
-        })
-        { Timeout = TimeSpan.FromSeconds(60) };
+        _http = Http.ServiceHttp.CreatePinnedClient(options.ServiceCertificate);
     }
 
     public string MemberId => _options.Signer.MemberId;
@@ -101,9 +93,8 @@ public sealed class MemberClient : IDisposable
     public async Task<string> SubmitRecoveryShareAsync(RSA encryptionKey, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(encryptionKey);
-        using HttpResponseMessage response = await _http.GetAsync(Url($"/gov/recovery/encrypted-shares/{MemberId}"), cancellationToken).ConfigureAwait(false);
-        JsonObject encrypted = await ReadAsync(response, cancellationToken).ConfigureAwait(false);
-        byte[] share = RecoveryShares.DecryptShare(Convert.FromBase64String((string?)encrypted["encryptedShare"] ?? throw new MemberRequestException(response.StatusCode, "InvalidResponse", "The answer holds no encryptedShare.")), encryptionKey);
+        JsonObject encrypted = await ExchangeAsync(() => new HttpRequestMessage(HttpMethod.Get, Url($"/gov/recovery/encrypted-shares/{MemberId}")), cancellationToken).ConfigureAwait(false);
+        byte[] share = RecoveryShares.DecryptShare(Convert.FromBase64String(Http.ServiceHttp.Text(encrypted["encryptedShare"]) ?? throw new MemberRequestException(HttpStatusCode.OK, "InvalidResponse", "The answer holds no encryptedShare.")), encryptionKey);
         byte[] payload = Encoding.UTF8.GetBytes(new JsonObject { ["share"] = Convert.ToBase64String(share) }.ToJsonString());
         try
         {
@@ -123,46 +114,33 @@ public sealed class MemberClient : IDisposable
 
     private Uri Url(string path) => new(_options.Node, $"{path}?api-version={Uri.EscapeDataString(_options.ApiVersion)}");
 
-    /// <summary>Sends a signed request, resending the same bytes while the service answers 503 (no leader yet).</summary>
-    private async Task<JsonObject> SendAsync(string path, byte[] cose, CancellationToken cancellationToken)
+    /// <summary>Sends a signed request, resending the same bytes while the service did not run it (503, no connection).</summary>
+    private Task<JsonObject> SendAsync(string path, byte[] cose, CancellationToken cancellationToken) => ExchangeAsync(() =>
     {
-        DateTimeOffset giveUp = Now + _options.RetryFor;
-        while (true)
-        {
-            using var content = new ByteArrayContent(cose);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
-            using HttpResponseMessage response = await _http.PostAsync(Url(path), content, cancellationToken).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.ServiceUnavailable && Now < giveUp)
-            {
-                await Task.Delay(TimeSpan.FromMilliseconds(200), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
+        var content = new ByteArrayContent(cose);
+        content.Headers.ContentType = new MediaTypeHeaderValue("application/cose");
+        return new HttpRequestMessage(HttpMethod.Post, Url(path)) { Content = content };
+    }, cancellationToken);
 
-            return await ReadAsync(response, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private static async Task<JsonObject> ReadAsync(HttpResponseMessage response, CancellationToken cancellationToken)
+    /// <summary>The JSON object the service answers, or its refusal as a <see cref="MemberRequestException"/>.</summary>
+    private async Task<JsonObject> ExchangeAsync(Func<HttpRequestMessage> request, CancellationToken cancellationToken)
     {
-        string body = await response.Content.ReadAsStringAsync(cancellationToken).ConfigureAwait(false);
-        JsonNode? parsed = null;
-        try
-        {
-            parsed = body.Length == 0 ? null : JsonNode.Parse(body);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // An answer that is not JSON is reported as it is below.
-        }
-
+        using HttpResponseMessage response = await Http.ServiceHttp.SendWithRetriesAsync(_http, request, _options.RetryFor, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+        byte[] body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
         if (!response.IsSuccessStatusCode)
         {
-            string code = (string?)parsed?["error"]?["code"] ?? response.ReasonPhrase ?? "Error";
-            string message = (string?)parsed?["error"]?["message"] ?? body;
+            (string code, string message) = Http.ServiceHttp.ParseError(response, body);
             throw new MemberRequestException(response.StatusCode, code, message);
         }
 
-        return parsed as JsonObject ?? [];
+        try
+        {
+            return (body.Length == 0 ? null : JsonNode.Parse(body)) as JsonObject ?? [];
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            throw new MemberRequestException(response.StatusCode, "InvalidResponse", $"The answer is not JSON: {ex.Message}");
+        }
     }
 }
 

@@ -48,8 +48,6 @@ public sealed record LedgerResult(TxId? TransactionId, JsonNode? Body);
 /// </summary>
 public sealed class LedgerClient : IDisposable
 {
-    private static readonly TimeSpan DefaultRetryDelay = TimeSpan.FromMilliseconds(200);
-
     private readonly LedgerClientOptions _options;
     private readonly HttpClient _http;
 
@@ -64,16 +62,7 @@ public sealed class LedgerClient : IDisposable
         }
 
         _options = options;
-        X509Certificate2 service = options.ServiceCertificate;
-        _http = new HttpClient(new SocketsHttpHandler
-        {
-            SslOptions =
-            {
-                RemoteCertificateValidationCallback = (_, presented, _, _) => presented is X509Certificate2 node && ServiceIdentity.IsIssuedBy(node, service),
-                ClientCertificates = options.ClientCertificate is null ? null : [options.ClientCertificate],
-            },
-        })
-        { Timeout = TimeSpan.FromSeconds(60) };
+        _http = ServiceHttp.CreatePinnedClient(options.ServiceCertificate, options.ClientCertificate);
     }
 
     /// <summary>GET <c>/app{path}</c> (a read-only endpoint).</summary>
@@ -105,7 +94,7 @@ public sealed class LedgerClient : IDisposable
     public async Task<TxStatus> GetStatusAsync(TxId transactionId, CancellationToken cancellationToken = default)
     {
         LedgerResult result = await SendAsync(HttpMethod.Get, $"/node/tx?transaction_id={transactionId}", null, cancellationToken).ConfigureAwait(false);
-        string? status = result.Body?["status"] is JsonValue value && value.TryGetValue(out string? text) ? text : null;
+        string? status = ServiceHttp.Text(result.Body?["status"]);
         return Enum.TryParse(status, ignoreCase: false, out TxStatus parsed) && Enum.IsDefined(parsed) && !char.IsDigit(status![0])
             ? parsed
             : throw new LedgerRequestException(HttpStatusCode.OK, "InvalidResponse", $"/node/tx answered an unknown status '{status}'.");
@@ -221,79 +210,38 @@ public sealed class LedgerClient : IDisposable
                 throw new TimeoutException($"{pathAndQuery} was still not ready after {_options.RetryFor.TotalSeconds:0} s.");
             }
 
-            await Task.Delay(RetryDelay(response), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
+            await Task.Delay(ServiceHttp.RetryDelay(response), _options.TimeProvider, cancellationToken).ConfigureAwait(false);
         }
     }
 
-    /// <summary>
-    /// Sends, resending while the answer is 503 or the node cannot be reached. Both are safe to
-    /// resend: a node answers 503 before it executes anything, and a request that never reached a
-    /// node executed nowhere. (A connection lost after sending is not resent: the write may have run.)
-    /// </summary>
+    /// <summary>Sends with the user's credentials, resending what the service did not run (see <see cref="ServiceHttp.SendWithRetriesAsync"/>).</summary>
     private async Task<HttpResponseMessage> SendWithRetriesAsync(HttpMethod method, string pathAndQuery, JsonNode? body, CancellationToken cancellationToken)
     {
-        DateTimeOffset giveUp = Now + _options.RetryFor;
-        while (true)
+        // A token per call (it may be refreshed), fetched once for all the resends of this call.
+        string? token = _options.AccessToken is { } accessToken ? await accessToken(cancellationToken).ConfigureAwait(false) : null;
+        return await ServiceHttp.SendWithRetriesAsync(_http, () =>
         {
-            using var request = new HttpRequestMessage(method, new Uri(_options.Node, pathAndQuery));
+            var request = new HttpRequestMessage(method, new Uri(_options.Node, pathAndQuery));
             if (body is not null)
             {
                 request.Content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
             }
 
-            if (_options.AccessToken is { } token)
+            if (token is not null)
             {
-                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", await token(cancellationToken).ConfigureAwait(false));
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
             }
 
-            HttpResponseMessage response;
-            try
-            {
-                response = await _http.SendAsync(request, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpRequestException ex) when (ex.HttpRequestError == HttpRequestError.ConnectionError && Now < giveUp)
-            {
-                await Task.Delay(DefaultRetryDelay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-                continue;
-            }
-
-            if (response.StatusCode != HttpStatusCode.ServiceUnavailable || Now >= giveUp)
-            {
-                return response;
-            }
-
-            TimeSpan delay = RetryDelay(response);
-            response.Dispose();
-            await Task.Delay(delay, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    /// <summary>The service's Retry-After, bounded so that a client neither spins nor sleeps past an election.</summary>
-    private static TimeSpan RetryDelay(HttpResponseMessage response)
-    {
-        TimeSpan? asked = response.Headers.RetryAfter?.Delta;
-        return asked is { } delay ? TimeSpan.FromMilliseconds(Math.Clamp(delay.TotalMilliseconds / 4, 50, 1000)) : DefaultRetryDelay;
+            return request;
+        }, _options.RetryFor, _options.TimeProvider, cancellationToken).ConfigureAwait(false);
     }
 
     private static LedgerRequestException Refusal(HttpResponseMessage response, byte[] content)
     {
-        JsonNode? parsed = null;
-        try
-        {
-            parsed = content.Length == 0 ? null : JsonNode.Parse(content);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            // Reported as it is below.
-        }
-
-        string code = Text(parsed?["error"]?["code"]) ?? response.ReasonPhrase ?? "Error";
-        string message = Text(parsed?["error"]?["message"]) ?? Encoding.UTF8.GetString(content);
+        (string code, string message) = ServiceHttp.ParseError(response, content);
         TxId? id = response.Headers.TryGetValues(LedgerServer.TransactionIdHeader, out IEnumerable<string>? values) && TxId.TryParse(values.FirstOrDefault(), out TxId parsedId) ? parsedId : null;
         return new LedgerRequestException(response.StatusCode, code, message, id);
     }
-
-    private static string? Text(JsonNode? node) => node is JsonValue value && value.TryGetValue(out string? text) ? text : null;
 }
 
 /// <summary>A call the service refused: the HTTP status and CCF's error code and message.</summary>
