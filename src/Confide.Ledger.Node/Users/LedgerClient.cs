@@ -42,9 +42,9 @@ public sealed record LedgerResult(TxId? TransactionId, JsonNode? Body);
 /// <summary>
 /// A user's side of a ledger service's app API, as CCF's clients do it: TLS to any node with the
 /// service identity pinned (no CA), the user's certificate or token, resending while the service
-/// answers 503 or a node is down (a write is resent only when it was not executed: 503 answers come
-/// before execution), then following a write to Committed, and fetching receipts verified against the
-/// service identity alone.
+/// answers 503 or no connection can be made (nothing ran then; a write whose fate is unknown comes
+/// back as <c>TransactionPending</c> with its id instead), then following a write to Committed, and
+/// fetching receipts verified against the service identity alone.
 /// </summary>
 public sealed class LedgerClient : IDisposable
 {
