@@ -171,7 +171,6 @@ public sealed partial class LedgerServer : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(options);
         IPEndPoint listen = ListenEndPoint(options.Url, options.Listen);
 
-
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
