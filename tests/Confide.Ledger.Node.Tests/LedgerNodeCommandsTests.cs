@@ -64,6 +64,21 @@ public sealed class LedgerNodeCommandsTests
     }
 
     [Theory]
+    [InlineData("--election-timeout-ms", "10")]
+    [InlineData("--election-timeout-ms", "-1000")]
+    [InlineData("--request-timeout-ms", "0")]
+    [InlineData("--request-timeout-ms", "-5")]
+    public async Task A_timeout_that_cannot_work_is_refused_before_anything_starts(string option, string value)
+    {
+        string data = Path.Combine(Path.GetTempPath(), $"confide-timeouts-{Guid.NewGuid():N}");
+        int exit = await LedgerNodeCommands.Start().Parse(["--data-dir", data, "--node-address", "127.0.0.1:7000", "--rpc-address", "https://127.0.0.1:8000", "--allow-simulation", option, value])
+            .InvokeAsync(cancellationToken: TestContext.Current.CancellationToken)
+            .WaitAsync(TimeSpan.FromSeconds(60), TestContext.Current.CancellationToken); // accepted, the node would start and serve
+        Assert.Equal(1, exit);
+        Assert.False(Directory.Exists(data));
+    }
+
+    [Theory]
     [InlineData("node-1:7000")]
     [InlineData("node-1:7000=node-1:8000")]
     [InlineData("node_1:7000=https://node-1:8000")]

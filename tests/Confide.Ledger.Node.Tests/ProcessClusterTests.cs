@@ -367,7 +367,7 @@ public sealed class ProcessClusterTests : IDisposable
             "--node-address", $"127.0.0.1:{_ports[i].Raft}",
             "--rpc-address", $"https://127.0.0.1:{_ports[i].Rpc}",
             "--allow-simulation",
-            "--signature-interval-ms", "20", "--election-timeout-ms", "500",
+            "--signature-interval-ms", "20", "--election-timeout-ms", "500", "--request-timeout-ms", "2000",
         };
         for (int peer = first; peer < first + count; peer++)
         {

@@ -55,7 +55,8 @@ public static class LedgerNodeCommands
         var signatureTx = new Option<int>("--signature-tx-interval") { Description = "...or after this many transactions.", DefaultValueFactory = _ => 5000 };
         var snapshotTx = new Option<long>("--snapshot-tx-interval") { Description = "Write a snapshot (joiners start from the latest) every this many committed transactions; 0: never.", DefaultValueFactory = _ => 10_000 };
         var election = new Option<int>("--election-timeout-ms") { Description = "Lower election timeout (the upper one is twice it).", DefaultValueFactory = _ => 1000 };
-        var command = new Command(name, description) { dataDirectory, nodeAddress, nodeListen, rpcAddress, rpcListen, peers, collateral, allowSimulation, signatureMs, signatureTx, snapshotTx, election };
+        var requestTimeout = new Option<int?>("--request-timeout-ms") { Description = "How long a consensus message waits for a peer's answer (default: the lower election timeout). A leader whose round gets no majority within it steps down: give more on busy machines." };
+        var command = new Command(name, description) { dataDirectory, nodeAddress, nodeListen, rpcAddress, rpcListen, peers, collateral, allowSimulation, signatureMs, signatureTx, snapshotTx, election, requestTimeout };
         if (enclaveTee is null)
         {
             command.Options.Add(tee);
@@ -96,7 +97,19 @@ public static class LedgerNodeCommands
 
         async Task<int> RunAsync(ParseResult result, CancellationToken cancellationToken)
         {
-            // Addresses first: a typo is named before a TEE or a platform is brought up.
+            // Timeouts and addresses first: a typo is named before a TEE or a platform is brought up.
+            int electionMs = result.GetValue(election);
+            if (electionMs < 50)
+            {
+                throw new ArgumentException($"--election-timeout-ms must be at least 50, got {electionMs}.");
+            }
+
+            int? requestMs = result.GetValue(requestTimeout);
+            if (requestMs is <= 0)
+            {
+                throw new ArgumentException($"--request-timeout-ms must be positive, got {requestMs}.");
+            }
+
             EndPoint ownNode = ParseNodeAddress(result.GetValue(nodeAddress)!, "--node-address");
             IPEndPoint? ownNodeListen = result.GetValue(nodeListen) is { } nodeListenValue ? ParseListen(nodeListenValue, "--node-listen") : null;
             Uri ownRpc = ParseUrl(result.GetValue(rpcAddress)!, "--rpc-address");
@@ -158,7 +171,6 @@ public static class LedgerNodeCommands
 
             string data = result.GetValue(dataDirectory)!;
             using X509Certificate2? pinned = start || recover ? null : X509Certificate2.CreateFromPem(File.ReadAllText(result.GetValue(serviceCertificate)!));
-            int electionMs = result.GetValue(election);
             var hostOptions = new LedgerNodeHostOptions
             {
                 DataDirectory = data,
@@ -178,6 +190,7 @@ public static class LedgerNodeCommands
                 SnapshotTxInterval = result.GetValue(snapshotTx),
                 LowerElectionTimeout = TimeSpan.FromMilliseconds(electionMs),
                 UpperElectionTimeout = TimeSpan.FromMilliseconds(2 * electionMs),
+                RequestTimeout = requestMs is { } ms ? TimeSpan.FromMilliseconds(ms) : null,
             };
             await using LedgerNodeHost host = recover
                 ? await LedgerRecovery.RecoverAsync(hostOptions, result.GetValue(previousLedger)!, step => Console.WriteLine($"recovery: {step}"), cancellationToken)
