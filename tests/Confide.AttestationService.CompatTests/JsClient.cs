@@ -1,4 +1,4 @@
-using System.Diagnostics;
+using Confide.Tests;
 using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -13,7 +13,7 @@ internal static class JsClient
     /// <summary>Skips the calling test, with the reason, when Node.js or the installed client is missing.</summary>
     public static void RequireInstalled()
     {
-        if (FindOnPath("node") is null)
+        if (!NodeScript.IsInstalled)
         {
             Assert.Skip("Node.js is not installed: the @azure/attestation compatibility tests need it (node and npm on PATH).");
         }
@@ -37,26 +37,9 @@ internal static class JsClient
         string jobPath = Path.Combine(workDirectory, $"job-{Guid.NewGuid():N}.json");
         await File.WriteAllTextAsync(jobPath, job.ToJsonString());
 
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Folder };
-        start.ArgumentList.Add(Path.Combine(Folder, "compat.js"));
-        start.ArgumentList.Add(jobPath);
-        start.Environment.Remove("NODE_TLS_REJECT_UNAUTHORIZED"); // the client must trust the service through its CA option only
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("compat.js did not finish within 120 s.");
-        }
-
-        string stdout = await output;
-        Assert.True(process.ExitCode == 0, $"compat.js exited with {process.ExitCode}: {await errors}");
+        (int exitCode, string stdout, string errors) = await NodeScript.RunAsync(Folder, "compat.js", [jobPath], TimeSpan.FromSeconds(120),
+            start => start.Environment.Remove("NODE_TLS_REJECT_UNAUTHORIZED")); // the client must trust the service through its CA option only
+        Assert.True(exitCode == 0, $"compat.js exited with {exitCode}: {errors}");
         return JsonNode.Parse(stdout)!.AsArray();
     }
 
@@ -75,9 +58,4 @@ internal static class JsClient
         Assert.False(result["ok"]!.GetValue<bool>(), $"{result["op"]} should have failed but returned {result["value"]?.ToJsonString()}");
         return result["error"]!;
     }
-
-    private static string? FindOnPath(string name) =>
-        (Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator)
-            .Select(directory => Path.Combine(directory, name))
-            .FirstOrDefault(File.Exists);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Reflection;
 using System.Text.Json.Nodes;
 using Confide.Deploy.Manifests;
@@ -88,7 +87,7 @@ public sealed class KubernetesSchemaTests : IDisposable
     /// <summary>Skips the calling test, with the reason, when Node.js or the installed schemas are missing.</summary>
     private static void RequireInstalled()
     {
-        if ((Environment.GetEnvironmentVariable("PATH") ?? string.Empty).Split(Path.PathSeparator).All(p => !File.Exists(Path.Combine(p, "node"))))
+        if (!Confide.Tests.NodeScript.IsInstalled)
         {
             Assert.Skip("Node.js is not installed: the Kubernetes schema checks run kubernetes-models under node.");
         }
@@ -101,28 +100,8 @@ public sealed class KubernetesSchemaTests : IDisposable
 
     private static async Task<JsonArray> ValidateAsync(IEnumerable<string> files)
     {
-        var start = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = Folder };
-        start.ArgumentList.Add(Path.Combine(Folder, "validate.mjs"));
-        foreach (string file in files)
-        {
-            start.ArgumentList.Add(file);
-        }
-
-        using Process process = Process.Start(start)!;
-        Task<string> output = process.StandardOutput.ReadToEndAsync();
-        Task<string> errors = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(120));
-        try
-        {
-            await process.WaitForExitAsync(timeout.Token);
-        }
-        catch (OperationCanceledException)
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException("validate.mjs did not finish within 120 s.");
-        }
-
-        Assert.True(process.ExitCode == 0, $"validate.mjs exited with {process.ExitCode}: {await errors}");
-        return JsonNode.Parse(await output)!.AsArray();
+        (int exitCode, string output, string errors) = await Confide.Tests.NodeScript.RunAsync(Folder, "validate.mjs", files, TimeSpan.FromSeconds(120));
+        Assert.True(exitCode == 0, $"validate.mjs exited with {exitCode}: {errors}");
+        return JsonNode.Parse(output)!.AsArray();
     }
 }
